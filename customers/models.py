@@ -1,0 +1,1 @@
+"""Unified customer profiles (issue: unified customer profiles)."""

@@ -1,0 +1,33 @@
+"""The Celery app. tenant-schemas-celery stamps each task with the schema it was queued
+from and switches the worker's connection to it, so tasks never name a schema.
+
+Reliability (DESIGN.md): acks_late + reject_on_worker_lost, prefetch 1, idempotent tasks,
+no long countdowns (the database schedules, the sweeper re-enqueues).
+"""
+
+import os
+
+from kombu import Queue
+from tenant_schemas_celery.app import CeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings.base")
+
+app = CeleryApp("scrm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("ingest", "outbound", "analytics", "default")]
+app.conf.task_routes = {
+    "channels.*": {"queue": "ingest"},
+    "scrm.tasks.*": {"queue": "default"},
+}
+app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "scrm.tasks.record_worker_heartbeat_task",
+        "schedule": 10.0,
+    },
+    "brand-heartbeat-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("scrm.tasks.record_brand_heartbeat_task",),
+    },
+}
+app.autodiscover_tasks()

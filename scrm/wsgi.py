@@ -1,0 +1,8 @@
+"""WSGI entry point for gunicorn (`gunicorn scrm.wsgi`)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings.base")
+application = get_wsgi_application()
