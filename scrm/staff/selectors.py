@@ -20,12 +20,10 @@ def audit_search(*, query: str = "", action: str = "") -> QuerySet[AuditEntry]:
     if action:
         entries = entries.filter(action=action)
     if query:
-        entries = entries.filter(
-            Q(actor_name__icontains=query)
-            | Q(object_repr__icontains=query)
-            | Q(action__icontains=query)
-            | Q(ip_address__startswith=query if _looks_like_ip(query) else "\x00")
-        )
+        matches = Q(actor_name__icontains=query) | Q(object_repr__icontains=query) | Q(action__icontains=query)
+        if _looks_like_ip(query):
+            matches |= Q(ip_address__startswith=query)
+        entries = entries.filter(matches)
     return entries
 
 

@@ -1,0 +1,61 @@
+"""Celery end to end with a real worker process: heartbeats, brand-scoped tasks, fan-out."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import schema_context, tenant_context
+
+from scrm import health
+from scrm.staff.models import BrandHeartbeat
+from scrm.tasks import fan_out_task, record_brand_heartbeat_task, record_worker_heartbeat_task
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.worker
+
+
+def _beats(brand) -> int:  # noqa: ANN001
+    with tenant_context(brand):
+        beat = BrandHeartbeat.objects.filter(key="worker").first()
+        return beat.beats if beat else 0
+
+
+def test_worker_heartbeat_reaches_healthz(celery_worker, committed_brand):
+    # given a running worker
+    # when the beat's heartbeat task is queued
+    record_worker_heartbeat_task.delay()
+    # then /healthz on a brand host reports a fresh heartbeat
+    wait_until(lambda: health.worker_heartbeat()[0] is not None)
+    response = Client(HTTP_HOST=committed_brand.primary_host()).get("/healthz")
+    status = response.json()
+    assert response.status_code == 200
+    assert status["db"] == "ok" and status["redis"] == "ok"
+    assert status["worker_ok"] is True
+    assert status["worker_heartbeat_age_s"] < 60
+
+
+def test_a_brand_task_writes_only_its_own_brands_schema(celery_worker, committed_brand, brands):
+    # given two brands
+    other = brands["beta"]
+    before_other = _beats(other)
+    # when a task is queued from inside the first brand
+    with tenant_context(committed_brand):
+        record_brand_heartbeat_task.delay()
+    # then the worker ran it in that brand's schema, and the other brand is untouched
+    wait_until(lambda: _beats(committed_brand) == 1)
+    assert _beats(other) == before_other
+    with schema_context("public"), connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.staff_brandheartbeat')")
+        assert cursor.fetchone()[0] is None  # nothing brand-private in public
+
+
+def test_fan_out_queues_the_task_once_per_brand(celery_worker, committed_brand):
+    fan_out_task.delay("scrm.tasks.record_brand_heartbeat_task")
+    wait_until(lambda: _beats(committed_brand) >= 1)
+    assert _beats(committed_brand) == 1
+
+
+def test_a_brand_task_without_a_brand_refuses_to_run(committed, caplog):
+    connection.set_schema_to_public()
+    result = record_brand_heartbeat_task.apply()
+    assert result.result is None
+    assert "brand task refused" in caplog.text
