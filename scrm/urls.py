@@ -10,5 +10,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("scrm.staff.urls")),
+    path("customers/", include("customers.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from scrm import health, tenancy
+from scrm import charts, health, tenancy
 from scrm.forms import SignupForm
 from scrm.staff.roles import ALL_ROLES, public_view, role_of, roles_required
 
@@ -29,7 +29,17 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @roles_required(*ALL_ROLES)
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "scrm/home.html", {"role": role_of(request.user), "health": health.check()})
+    from customers.selectors import brand_summary
+
+    summary = brand_summary()
+    context = {
+        "role": role_of(request.user),
+        "health": health.check(),
+        "summary": summary,
+        "new_chart": charts.line_chart(summary.new_last_30_days),
+        "mix_chart": charts.bar_chart(summary.channel_mix),
+    }
+    return render(request, "scrm/home.html", context)
 
 
 @public_view

@@ -34,6 +34,9 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def brands(django_db_setup, django_db_blocker) -> dict[str, Brand]:  # noqa: ANN001
+    from django.core.cache import cache
+
+    cache.clear()  # the test Redis database: nothing cached by an earlier run survives
     with django_db_blocker.unblock():
         tenancy.ensure_platform()
         made = {}

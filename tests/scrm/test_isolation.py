@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
+from customers.models import Customer
 from tests.conftest import make_staff
 
 MARKER = "beta-secret-7f3a"
@@ -19,6 +20,7 @@ MARKER = "beta-secret-7f3a"
 # URL parameter name → how to make an object in the *other* brand and return its id.
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
+    "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
@@ -87,6 +89,8 @@ def test_cache_keys_are_brand_scoped(brand, other_brand):
     with tenant_context(other_brand):
         assert cache.get("greeting") is None
         cache.set("greeting", "beta's")
+        assert cache.get("greeting") == "beta's"
+        cache.delete("greeting")
     connection.set_tenant(brand)
     assert cache.get("greeting") == "alpha's"
     cache.delete("greeting")

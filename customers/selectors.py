@@ -1,0 +1,306 @@
+"""Reads of customer profiles: the searchable list, the Profile 360 and its timeline.
+
+Only live customers (not merged away, not erased) are ever returned; query shape is
+decided here so the pages cannot forget a filter or cause N+1 queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import (
+    Exists,
+    F,
+    Lookup,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.lookups import Exact
+from django.utils import timezone
+
+from customers.channels import IDENTITY_CHANNEL, Channel, ConsentChannel
+from customers.models import (
+    Consent,
+    Customer,
+    CustomerTag,
+    Identity,
+    Interaction,
+    Note,
+    Order,
+)
+from customers.normalize import normalize_phone
+
+SORTS = {
+    "name": (F("display_name").asc(), F("id").asc()),
+    "-last_seen_at": (F("last_seen_at").desc(nulls_last=True), F("id").desc()),
+    "-revenue": (F("revenue").desc(), F("id").desc()),
+    "-order_count": (F("order_count").desc(), F("id").desc()),
+}
+DEFAULT_SORT = "-last_seen_at"
+# The timeline's pseudo-kind for orders, next to the interaction kinds.
+ORDER_KIND = "order"
+_MAX_BIGINT = 2**63 - 1
+
+
+class ILikeContains(Lookup):
+    """`col ILIKE '%text%'`: unlike icontains (UPPER(col) LIKE …) the trigram GIN index serves it."""
+
+    lookup_name = "ilike_contains"
+
+    prepare_rhs = False
+
+    def get_prep_lookup(self) -> str:
+        text = str(self.rhs)
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"%{escaped}%"
+
+    def as_sql(self, compiler, connection):  # noqa: ANN001, ANN201
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+def live_customers() -> QuerySet[Customer]:
+    return Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+
+
+def identity_kinds_for(channel: str) -> list[str]:
+    return [str(kind) for kind, reached in IDENTITY_CHANNEL.items() if reached == channel]
+
+
+def customer_search(
+    *,
+    query: str = "",
+    channel: str = "",
+    tag: str = "",
+    city: str = "",
+    consent: str = "",
+    last_seen_days: int | None = None,
+    sort: str = DEFAULT_SORT,
+) -> QuerySet[Customer]:
+    customers = live_customers()
+    query = query.strip()
+    if query:
+        customers = customers.filter(_matches(query))
+    if channel:
+        customers = customers.filter(
+            Exists(
+                Identity.objects.filter(
+                    customer=OuterRef("pk"), kind__in=identity_kinds_for(channel)
+                )
+            )
+        )
+    if tag:
+        customers = customers.filter(
+            Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__name=tag))
+        )
+    if city:
+        customers = customers.filter(city=city)
+    if consent:
+        customers = customers.filter(_marketing_consent_granted(consent))
+    if last_seen_days is not None:
+        customers = customers.filter(
+            last_seen_at__gte=timezone.now() - timedelta(days=last_seen_days)
+        )
+    return customers.prefetch_related(
+        Prefetch("identities", queryset=Identity.objects.only("id", "customer_id", "kind")),
+        "tags",
+    ).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+def _matches(query: str) -> Q:
+    identity_matches = Q(ILikeContains(F("value"), query))
+    phone = normalize_phone(query) if any(c.isdigit() for c in query) else None
+    if phone:
+        identity_matches |= Q(value=phone)
+    matches = Q(ILikeContains(F("display_name"), query)) | Q(
+        Exists(Identity.objects.filter(identity_matches, customer=OuterRef("pk")))
+    )
+    if query.isdigit() and int(query) <= _MAX_BIGINT:
+        matches |= Q(pk=int(query))
+    return matches
+
+
+def _marketing_consent_granted(channel: str) -> Q:
+    """The latest marketing consent covering `channel` (its own rows or "all channels")."""
+    latest = (
+        Consent.objects.filter(
+            customer=OuterRef("pk"),
+            purpose=Consent.Purpose.MARKETING,
+            channel__in=[channel, ConsentChannel.ALL],
+        )
+        .order_by("-recorded_at", "-id")
+        .values("status")[:1]
+    )
+    return Q(Exact(Subquery(latest), Value(Consent.Status.GRANTED)))
+
+
+def customer_cities(limit: int = 200) -> list[str]:
+    return list(
+        live_customers()
+        .exclude(city="")
+        .order_by("city")
+        .values_list("city", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def customer_profile(customer_id: int) -> Customer:
+    """The live customer with identities, tags and notes; raises Customer.DoesNotExist."""
+    return live_customers().prefetch_related(
+        Prefetch("identities", queryset=Identity.objects.order_by("kind", "id")),
+        "tags",
+        Prefetch("notes", queryset=Note.objects.select_related("author")),
+    ).get(pk=customer_id)
+
+
+def identity_rows(customer: Customer) -> list[tuple[Identity, str]]:
+    """Each prefetched identity with the name of the channel it reaches ("" for none)."""
+    rows = []
+    for identity in customer.identities.all():
+        reached = IDENTITY_CHANNEL.get(identity.kind)
+        rows.append((identity, Channel(reached).label if reached else ""))
+    return rows
+
+
+def current_consents(customer: Customer) -> QuerySet[Consent]:
+    """The latest Consent row per channel × purpose (served by the consent_current index)."""
+    return (
+        Consent.objects.filter(customer=customer)
+        .order_by("channel", "purpose", "-recorded_at", "-id")
+        .distinct("channel", "purpose")
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    source: str  # "i" interaction, "o" order; orders sort after interactions at equal times
+    item: Interaction | Order
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.at.isoformat()}~{self.source}~{self.item.pk}"
+
+    @property
+    def is_order(self) -> bool:
+        return self.source == "o"
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    next_cursor: str | None
+
+
+def parse_cursor(raw: str | None) -> tuple[datetime, str, int] | None:
+    """A cursor from TimelineEntry.cursor, or None when absent or malformed."""
+    if not raw:
+        return None
+    try:
+        at_text, source, pk = raw.split("~")
+        at = datetime.fromisoformat(at_text)
+        if source not in ("i", "o") or at.tzinfo is None:
+            return None
+        return at, source, int(pk)
+    except ValueError:
+        return None
+
+
+def _before(time_field: str, source: str, cursor: tuple[datetime, str, int] | None) -> Q:
+    """Rows strictly after `cursor` in (time, source, id) descending order."""
+    if cursor is None:
+        return Q()
+    at, cursor_source, pk = cursor
+    older = Q(**{f"{time_field}__lt": at})
+    if source < cursor_source:
+        return older | Q(**{time_field: at})
+    if source == cursor_source:
+        return older | Q(**{time_field: at, "pk__lt": pk})
+    return older
+
+
+def customer_timeline(
+    customer: Customer,
+    *,
+    kinds: list[str] | None = None,
+    channel: str | None = None,
+    before: str | None = None,
+    limit: int = 50,
+) -> TimelinePage:
+    """Interactions and orders, newest first, one keyset page after the `before` cursor.
+
+    Each side is read with its own (customer, -time) index, limit + 1 rows at most, and the
+    two short lists are merged here; the cost does not grow with the customer's history.
+    """
+    cursor = parse_cursor(before)
+    interaction_kinds = [k for k in kinds or [] if k != ORDER_KIND]
+    entries: list[TimelineEntry] = []
+    if not kinds or interaction_kinds:
+        interactions = Interaction.objects.filter(
+            _before("occurred_at", "i", cursor), customer=customer
+        )
+        if interaction_kinds:
+            interactions = interactions.filter(kind__in=interaction_kinds)
+        if channel:
+            interactions = interactions.filter(channel=channel)
+        entries += [
+            TimelineEntry(row.occurred_at, "i", row)
+            for row in interactions.order_by("-occurred_at", "-id")[: limit + 1]
+        ]
+    if not kinds or ORDER_KIND in kinds:
+        orders = Order.objects.filter(_before("ordered_at", "o", cursor), customer=customer)
+        if channel:
+            orders = orders.filter(channel=channel)
+        entries += [
+            TimelineEntry(row.ordered_at, "o", row)
+            for row in orders.order_by("-ordered_at", "-id")[: limit + 1]
+        ]
+    entries.sort(key=lambda e: (e.at, e.source, e.item.pk), reverse=True)
+    page = entries[:limit]
+    return TimelinePage(page, page[-1].cursor if len(entries) > limit else None)
+
+
+@dataclass(frozen=True)
+class BrandSummary:
+    customers: int
+    new_last_30_days: list[tuple[str, int]]  # (day, count), oldest first
+    channel_mix: list[tuple[str, int]]  # (channel label, customers with an identity there)
+
+
+def brand_summary() -> BrandSummary:
+    """Figures for the brand home page: three aggregate queries, cached per brand for
+    five minutes (the cache key carries the schema, see settings.CACHES)."""
+    from django.core.cache import cache
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    cached = cache.get("home:brand-summary")
+    if cached is not None:
+        return cached
+    since = timezone.now() - timedelta(days=30)
+    per_day = dict(
+        live_customers().filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at")).values("day")
+        .annotate(n=Count("id")).values_list("day", "n")
+    )
+    days = [(since + timedelta(days=i)).date() for i in range(1, 31)]
+    kinds = dict(Identity.objects.values("kind").annotate(n=Count("customer_id", distinct=True)).values_list("kind", "n"))
+    mix: dict[str, int] = {}
+    for kind, count in kinds.items():
+        channel = IDENTITY_CHANNEL.get(kind)
+        if channel:
+            label = str(Channel(channel).label)
+            mix[label] = max(mix.get(label, 0), count)
+    summary = BrandSummary(
+        customers=live_customers().count(),
+        new_last_30_days=[(day.strftime("%m-%d"), per_day.get(day, 0)) for day in days],
+        channel_mix=sorted(mix.items(), key=lambda item: -item[1]),
+    )
+    cache.set("home:brand-summary", summary, 300)
+    return summary
