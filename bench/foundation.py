@@ -14,9 +14,9 @@ beside its aim, with the naive path and the hardware limit in the same run (STYL
 2. ``manage.py migrate_schemas`` no-op over N/2 and N brands, standard and
    multiprocessing executors (subprocesses, timed from outside).
 3. Home page and /healthz latency through gunicorn for one brand among N, stock settings and
-   with the prototype fixes below (cached routing; cached routing + TENANT_LIMIT_SET_CALLS).
+   stock django-tenants against what scrm ships (cached routing + TENANT_LIMIT_SET_CALLS).
 4. Tenant routing cost per request (TenantMainMiddleware in process, RequestFactory) against
-   a pass-through middleware, and the prototype ``cached_tenant_middleware``.
+   a pass-through middleware, and scrm's ``BrandRoutingMiddleware``.
 
 Prints a table and appends a "## Foundation (issue 2)" section to bench/RESULTS.md. A full
 run (1,000 brands) takes about 20-30 minutes; ``--brands 20`` is a quick smoke run.
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import functools
 import http.client
 import io
@@ -59,9 +58,7 @@ RESULTS = BASE_DIR / "bench" / "RESULTS.md"
 DEFAULT_VAR_DIR = "/tmp/scrm-bench-var"
 ADMIN_PASSWORD = "bench-Pass-4821"
 STOCK_MIDDLEWARE = "django_tenants.middleware.main.TenantMainMiddleware"
-CACHED_MIDDLEWARE = "bench.foundation.cached_tenant_middleware"
-# How long a process trusts its domain → brand mapping (the prototype fix for aim 4).
-ROUTING_CACHE_TTL_S = 30.0
+CACHED_MIDDLEWARE = "scrm.routing.BrandRoutingMiddleware"
 
 PROVISION_AIM_S = 2.0
 MIGRATE_AIM_S = 60.0
@@ -446,33 +443,13 @@ def measure_migrate(brands: int) -> MigrateTimes:
 
 @functools.cache
 def _cached_middleware_class() -> type:
-    from django_tenants.middleware.main import TenantMainMiddleware
+    from scrm.routing import BrandRoutingMiddleware
 
-    class CachedTenantMainMiddleware(TenantMainMiddleware):
-        """TenantMainMiddleware whose host → brand lookup is memoised per process.
-
-        The stock middleware runs `SET search_path` + a SELECT on scrm_domain joined to
-        scrm_brand for every request. Brands and domains change rarely, so a process keeps
-        the answer for ROUTING_CACHE_TTL_S seconds; unknown hosts are not cached (they stay
-        a 404 after a lookup). Each request gets its own copy of the Brand, so nothing a
-        request sets on it leaks into the next.
-        """
-
-        _entries: dict[str, tuple[float, Any]] = {}
-
-        def get_tenant(self, domain_model: Any, hostname: str) -> Any:
-            now = time.monotonic()
-            entry = self._entries.get(hostname)
-            if entry is None or entry[0] <= now:
-                tenant = super().get_tenant(domain_model, hostname)
-                entry = self._entries[hostname] = (now + ROUTING_CACHE_TTL_S, tenant)
-            return copy.copy(entry[1])
-
-    return CachedTenantMainMiddleware
+    return BrandRoutingMiddleware
 
 
 def cached_tenant_middleware(get_response: Handler) -> Handler:
-    """Middleware factory (MIDDLEWARE accepts any callable): the prototype routing cache."""
+    """Middleware factory: scrm's BrandRoutingMiddleware (the routing cache it ships)."""
     middleware: Handler = _cached_middleware_class()(get_response)
     return middleware
 
@@ -553,15 +530,17 @@ def measure_routing(host: str, calls: int) -> RoutingTimes:
 # ----------------------------------------------------------------------------- 3. HTTP latency
 
 
-def tuned_wsgi_application(limit_set_calls: bool = False) -> WSGIHandler:
-    """gunicorn 'bench.foundation:tuned_wsgi_application()': stock settings but the routing
-    cache (and, if asked, TENANT_LIMIT_SET_CALLS), without touching scrm/settings."""
+def variant_wsgi_application(*, cached_routing: bool, limit_set_calls: bool) -> WSGIHandler:
+    """gunicorn 'bench.foundation:variant_wsgi_application(...)': scrm's settings with the
+    routing middleware and TENANT_LIMIT_SET_CALLS chosen, to compare stock django-tenants
+    with what scrm ships (BrandRoutingMiddleware + TENANT_LIMIT_SET_CALLS)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings.base")
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
+    routing = CACHED_MIDDLEWARE if cached_routing else STOCK_MIDDLEWARE
     settings.MIDDLEWARE = [
-        CACHED_MIDDLEWARE if m == STOCK_MIDDLEWARE else m for m in settings.MIDDLEWARE
+        routing if m in (STOCK_MIDDLEWARE, CACHED_MIDDLEWARE) else m for m in settings.MIDDLEWARE
     ]
     settings.TENANT_LIMIT_SET_CALLS = limit_set_calls
     return get_wsgi_application()
@@ -655,9 +634,9 @@ class HttpTimes:
 
 
 HTTP_VARIANTS = {
-    "stock": "scrm.wsgi:application",
-    "routing cache": "bench.foundation:tuned_wsgi_application()",
-    "routing cache + LIMIT_SET_CALLS": "bench.foundation:tuned_wsgi_application(limit_set_calls=True)",
+    "stock django-tenants": "bench.foundation:variant_wsgi_application(cached_routing=False, limit_set_calls=False)",
+    "routing cache only": "bench.foundation:variant_wsgi_application(cached_routing=True, limit_set_calls=False)",
+    "scrm (routing cache + LIMIT_SET_CALLS)": "scrm.wsgi:application",
 }
 
 
@@ -838,7 +817,7 @@ def routing_rows(r: Results) -> list[Row]:
         baseline = statistics.median(runs["baseline"])
         for variant, label in (
             ("stock", "stock TenantMainMiddleware"),
-            ("cached", "cached routing (prototype)"),
+            ("cached", "scrm BrandRoutingMiddleware"),
         ):
             cost_ms = (statistics.median(runs[variant]) - baseline) * 1000
             figure = (
@@ -882,8 +861,9 @@ def report(r: Results) -> str:
         f"- HTTP: three gunicorn servers side by side (2 sync workers, DEBUG=1, "
         f"SCRM_LOG_LEVEL=WARNING), {len(r.http[0].home)} GETs each after 50 warm-up, taking turns "
         f"request by request, new TCP connection per request, on `{r.host}` as its admin. "
-        "Variants: stock `scrm.wsgi`; routing cache (prototype "
-        "`bench.foundation.cached_tenant_middleware`); routing cache + TENANT_LIMIT_SET_CALLS.",
+        "Variants: stock django-tenants (TenantMainMiddleware, SET search_path per query); "
+        "routing cache only; `scrm.wsgi` as shipped (scrm.routing.BrandRoutingMiddleware + "
+        "TENANT_LIMIT_SET_CALLS).",
         f"- Routing: in process, RequestFactory, {len(r.routing.bare['stock']):,} calls per "
         f"variant after 200 warm-up, variants taking turns, `{r.host}` among "
         f"{r.final_brands:,} brands; cost = median − median of a pass-through MiddlewareMixin.",
