@@ -50,3 +50,5 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # `SET search_path` once per connection and schema switch, not before every query
 # (bench/RESULTS.md, foundation: home-page latency with and without).
 TENANT_LIMIT_SET_CALLS = True
+# Schemas already up to date are skipped after one read of their django_migrations.
+GET_EXECUTOR_FUNCTION = "scrm.schema_migrate.get_executor"
