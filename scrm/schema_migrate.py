@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
