@@ -41,3 +41,18 @@ def test_each_request_gets_its_own_copy_of_the_brand(db, brands):
     (first, _), (second, name_seen_by_second) = seen
     assert first is not second
     assert name_seen_by_second == "Alpha"
+
+
+def test_another_process_forgets_within_a_second_of_a_change(db, brands):
+    """A change made elsewhere reaches this process through the shared generation counter."""
+    from django.core.cache import cache
+
+    from scrm import routing
+
+    host = brands["alpha"].primary_host()
+    assert Client(HTTP_HOST=host).get("/healthz").status_code == 200
+    assert host in routing._entries
+    cache.set(routing.GENERATION_KEY, "changed by another process", timeout=None)
+    routing._state["checked_at"] = 0.0  # as if a second has passed
+    routing._forget_if_stale()
+    assert host not in routing._entries
