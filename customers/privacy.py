@@ -284,23 +284,20 @@ def write_export(customer: Customer, target: io.IOBase) -> dict[str, int]:
     counts: dict[str, int] = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for table in customer_tables():
+            # A zip takes one open member at a time: the table is read once per format.
             columns = table.columns()
-            count = 0
-            with archive.open(f"{table.name}.csv", "w") as raw_csv, archive.open(f"{table.name}.json", "w") as raw_json:
-                csv_out = io.TextIOWrapper(raw_csv, encoding="utf-8", newline="")
-                json_out = io.TextIOWrapper(raw_json, encoding="utf-8")
-                writer = csv.writer(csv_out)
+            with archive.open(f"{table.name}.csv", "w") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as out:
+                writer = csv.writer(out)
                 writer.writerow(columns)
-                json_out.write("[")
                 for row in _rows(table, ids):
                     writer.writerow([_csv_cell(row[c]) for c in columns])
-                    json_out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
+            count = 0
+            with archive.open(f"{table.name}.json", "w") as raw, io.TextIOWrapper(raw, encoding="utf-8") as out:
+                out.write("[")
+                for row in _rows(table, ids):
+                    out.write(("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False))
                     count += 1
-                json_out.write("\n]\n")
-                csv_out.flush()
-                json_out.flush()
-                csv_out.detach()
-                json_out.detach()
+                out.write("\n]\n")
             counts[table.name] = count
         archive.writestr("manifest.json", json.dumps({
             "customer_id": customer.pk, "profiles": ids, "generated_at": timezone.now().isoformat(),
