@@ -123,6 +123,7 @@ def set_customer_attributes(
     concurrent edit of another key is not lost. Returns {key: [before, after]} of what
     changed, which is also what the audit entry records. Raises ValidationError
     ({key: message}) and changes nothing if any value is invalid."""
+    values = {clean_text(str(key)): raw for key, raw in values.items()}
     definitions = {d.key: d for d in active_definitions().filter(key__in=list(values))}
     unknown = set(values) - set(definitions)
     errors: dict[str, list[str]] = {key: [_("Unknown attribute.")] for key in unknown}
