@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
-from customers.models import Customer
+from customers.consent import preference_token
+from customers.models import AttributeDefinition, Customer, DataRequest
 from tests.conftest import make_staff
 
 MARKER = "beta-secret-7f3a"
@@ -21,6 +22,12 @@ MARKER = "beta-secret-7f3a"
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
+    "data_request_id": lambda: DataRequest.objects.create(
+        customer=Customer.objects.create(display_name=f"{MARKER} subject"), subject_label=MARKER,
+        kind="export", status="done", file="data-requests/x.zip",
+    ).pk,
+    "definition_id": lambda: AttributeDefinition.objects.create(key="beta_secret", label=MARKER).pk,
+    "token": lambda: preference_token(Customer.objects.create(display_name=f"{MARKER} prefs")),
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
