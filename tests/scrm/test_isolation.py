@@ -21,7 +21,25 @@ MARKER = "beta-secret-7f3a"
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
+    # merges (customers/merge_views.py)
+    "other_id": lambda: Customer.objects.create(display_name=f"{MARKER} other").pk,
+    "merge_id": lambda: _beta_merge().pk,
+    "suggestion_id": lambda: _beta_suggestion().pk,
 }
+
+
+def _beta_merge():  # noqa: ANN202
+    from customers.merging import merge
+
+    make = Customer.objects.create
+    return merge(make(display_name=MARKER), make(display_name=MARKER), rule="manual")
+
+
+def _beta_suggestion():  # noqa: ANN202
+    from customers.models import MergeSuggestion
+
+    a, b = (Customer.objects.create(display_name=MARKER) for _ in range(2))
+    return MergeSuggestion.objects.create(customer_a=a, customer_b=b, score=1.0)
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
 
