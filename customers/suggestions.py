@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rapidfuzz import fuzz, utils
 
 from customers.merging import merge
@@ -215,7 +216,7 @@ def accept_suggestion(
     with transaction.atomic():
         locked = MergeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
         if locked.status != MergeSuggestion.Status.OPEN:
-            raise SuggestionClosed("this suggestion was already decided")
+            raise SuggestionClosed(_("this suggestion was already decided"))
         survivor = keep or locked.customer_a
         merged = locked.customer_b if survivor.pk == locked.customer_a_id else locked.customer_a
         record = merge(
@@ -237,7 +238,7 @@ def dismiss_suggestion(suggestion: MergeSuggestion, *, actor: User | None) -> Me
         decided_by=actor if actor is not None and actor.pk else None,
     )
     if not updated:
-        raise SuggestionClosed("this suggestion was already decided")
+        raise SuggestionClosed(_("this suggestion was already decided"))
     suggestion.refresh_from_db()
     return suggestion
 
