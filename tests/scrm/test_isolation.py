@@ -28,7 +28,27 @@ ID_SOURCES = {
     ).pk,
     "definition_id": lambda: AttributeDefinition.objects.create(key="beta_secret", label=MARKER).pk,
     "token": lambda: preference_token(Customer.objects.create(display_name=f"{MARKER} prefs")),
+    # merges (customers/merge_views.py)
+    "other_id": lambda: Customer.objects.create(display_name=f"{MARKER} other").pk,
+    "merge_id": lambda: _beta_merge().pk,
+    "suggestion_id": lambda: _beta_suggestion().pk,
 }
+
+
+def _beta_merge():  # noqa: ANN202
+    from customers.merging import merge
+
+    make = Customer.objects.create
+    return merge(make(display_name=MARKER), make(display_name=MARKER), rule="manual")
+
+
+def _beta_suggestion():  # noqa: ANN202
+    from customers.models import MergeSuggestion
+
+    a, b = (Customer.objects.create(display_name=MARKER) for _ in range(2))
+    return MergeSuggestion.objects.create(customer_a=a, customer_b=b, score=1.0)
+
+
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
 
