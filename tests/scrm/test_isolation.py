@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
-from customers.models import Customer
+from customers.models import Customer, ImportJob
 from tests.conftest import make_staff
 
 MARKER = "beta-secret-7f3a"
@@ -21,6 +21,7 @@ MARKER = "beta-secret-7f3a"
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
+    "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
