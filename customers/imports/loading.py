@@ -299,7 +299,7 @@ class Loader:
         cursor.execute(
             f"""
             INSERT INTO {t['tag']} (name, color)
-            SELECT DISTINCT name, %(color)s FROM import_stage s CROSS JOIN unnest(s.tags) AS name
+            SELECT DISTINCT t.tag_name, %(color)s FROM import_stage s CROSS JOIN unnest(s.tags) AS t(tag_name)
              WHERE s.error IS NULL
             ON CONFLICT (name) DO NOTHING
             """,
@@ -309,8 +309,8 @@ class Loader:
             f"""
             INSERT INTO {t['customertag']} (customer_id, tag_id, added_by_id, added_at)
             SELECT DISTINCT s.customer_id, tag.id, %(actor)s::integer, %(now)s::timestamptz
-              FROM import_stage s CROSS JOIN unnest(s.tags) AS name
-              JOIN {t['tag']} tag ON tag.name = name
+              FROM import_stage s CROSS JOIN unnest(s.tags) AS t(tag_name)
+              JOIN {t['tag']} tag ON tag.name = t.tag_name
              WHERE s.error IS NULL
             ON CONFLICT (customer_id, tag_id) DO NOTHING
             """,
