@@ -93,6 +93,8 @@ class CleanRow:
 
 def _text(raw: str, key: str) -> str:
     value = raw.strip()
+    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
+        value = value[1:]  # our own export's formula guard: a re-import reads the value
     if "\x00" in value:
         raise CellError(_("contains a NUL byte"))
     if any("\udc80" <= c <= "\udcff" for c in value):

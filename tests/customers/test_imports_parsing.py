@@ -161,3 +161,8 @@ def test_cleaning_gives_a_reason_per_bad_cell(brand):
 
 def test_utf16_bom_detection():
     assert sniff(io.BytesIO(codecs.BOM_UTF16_LE + "a,b\n".encode("utf-16-le")), name="x.txt").encoding == "utf-16"
+
+
+def test_the_exports_formula_guard_is_undone_on_import(brand):
+    cleaner = RowCleaner(kind="customers", options=Options())
+    assert cleaner.clean({"phone": "'+8613812345678"}).values["phone"] == "+8613812345678"
