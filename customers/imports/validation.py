@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.channels import Channel
@@ -278,7 +279,7 @@ class RowCleaner:
             return self._phones[value]
         if key == "birthday":
             born = parse_date(value, options)
-            if born > date.today() or born.year < 1900:
+            if born > timezone.localdate() or born.year < 1900:
                 raise CellError(_("birthday out of range: %(value)s") % {"value": value[:40]})
             return born
         if key == "ordered_at":

@@ -65,3 +65,12 @@ def test_export_reads_in_chunks_without_n_plus_one(staff_client, django_assert_m
     with django_assert_max_num_queries(6):
         rows = exported(response)
     assert len(rows) == 31
+
+
+def test_the_customer_list_offers_the_export_with_its_filters(staff_client):
+    client, _user = staff_client("Marketer")
+    CustomerFactory(display_name="Someone", city="Beijing")
+    body = client.get("/customers/", {"city": "Beijing"}, HTTP_HX_REQUEST="true").content.decode()
+    assert 'href="/customers/export.csv?city=Beijing"' in body
+    agent, _user = staff_client("Agent")
+    assert 'data-testid="export-csv"' not in agent.get("/customers/").content.decode()

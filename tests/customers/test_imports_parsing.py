@@ -8,10 +8,17 @@ from decimal import Decimal
 
 import pytest
 
-from customers.models import AttributeDefinition
 from customers.imports.mapping import guess_mapping, missing_required
 from customers.imports.parsing import CSV, XLSX, ImportFileError, estimate_rows, open_rows, sniff
-from customers.imports.validation import CellError, Options, RowCleaner, parse_amount, parse_date, parse_datetime
+from customers.imports.validation import (
+    CellError,
+    Options,
+    RowCleaner,
+    parse_amount,
+    parse_date,
+    parse_datetime,
+)
+from customers.models import AttributeDefinition
 from tests.customers.import_files import csv_bytes, xlsx_bytes
 
 ROWS = [["姓名", "手机", "邮箱"], ["王小明", "13812345678", "wang@example.com"], ["李雷", "13912345678", "li@example.com"]]
@@ -42,7 +49,8 @@ def test_semicolon_and_tab_separated_files_are_detected():
 
 
 def test_xlsx_is_read_by_content_even_with_a_csv_name():
-    content = xlsx_bytes([["Name", "Birthday", "Amount"], ["Ann", datetime(1990, 5, 3), 12.0]])
+    born = datetime(1990, 5, 3)  # noqa: DTZ001 - Excel cells have no zone
+    content = xlsx_bytes([["Name", "Birthday", "Amount"], ["Ann", born, 12.0]])
     handle = io.BytesIO(content)
     assert sniff(handle, name="misnamed.csv").kind == XLSX
     header, rows = read(content, "misnamed.csv")
