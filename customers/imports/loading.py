@@ -7,8 +7,8 @@ member ID (rows whose identities point at two customers are rejected, not merged
 insert new customers with ids drawn from the sequence → update matched ones (values in
 the file win, empty cells keep what we had) → identities → tags. Orders: duplicates in
 the file and in the database by order number → customer by member ID, email or phone
-(unknown ones rejected, or created when the job says so) → insert → refresh the
-customers' aggregates. Rows the database rejects come back with a reason code; the
+(unknown ones rejected, or created when the job says so) → insert; at the end the
+affected customers' aggregates are refreshed once. Rows the database rejects come back with a reason code; the
 caller writes them to the error report. The temporary tables live for the transaction.
 """
 
@@ -101,9 +101,10 @@ class Loader:
         self.t = _tables()
         self.keys = ("external_id",) if kind == ImportJob.Kind.ORDERS else IDENTITY_FIELDS
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen")
+            cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
             cursor.execute(_ORDER_STAGE if kind == ImportJob.Kind.ORDERS else _CUSTOMER_STAGE)
             cursor.execute(_SEEN)
+            cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
 
     def load(self, rows: list[tuple[int, dict[str, Any]]]) -> ChunkResult:
         """Load (row number, clean values) pairs; returns what went in and what did not."""
@@ -127,9 +128,23 @@ class Loader:
                 "SELECT DISTINCT customer_id FROM import_stage WHERE error IS NULL AND customer_id IS NOT NULL"
             )
             customer_ids = [row[0] for row in cursor.fetchall()]
-        if self.kind == ImportJob.Kind.ORDERS and customer_ids:
-            refresh_customer_aggregates(customer_ids=customer_ids, now=self.now)
+            if self.kind == ImportJob.Kind.ORDERS:
+                cursor.execute(
+                    "INSERT INTO import_affected SELECT DISTINCT customer_id FROM import_stage"
+                    " WHERE error IS NULL ON CONFLICT DO NOTHING"
+                )
         return ChunkResult(len(rows) - len(errors), errors, customer_ids)
+
+    def finish(self) -> None:
+        """Refresh the aggregates of every customer the orders touched, once at the end
+        (per chunk would re-aggregate a busy customer's orders again and again)."""
+        if self.kind != ImportJob.Kind.ORDERS:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT customer_id FROM import_affected")
+            customer_ids = [row[0] for row in cursor.fetchall()]
+        if customer_ids:
+            refresh_customer_aggregates(customer_ids=customer_ids, now=self.now)
 
     # --- staging -----------------------------------------------------------------------
 

@@ -270,13 +270,10 @@ class RowCleaner:
                 raise CellError(_("not a valid email address"))
             return email
         if key == "phone":
-            if value not in self._phones:
-                if len(self._phones) > 100_000:
-                    self._phones.clear()
-                self._phones[value] = normalize_phone(value, options.phone_region)
-            if self._phones[value] is None:
+            phone = self._phone(value)
+            if phone is None:
                 raise CellError(_("not a valid phone number"))
-            return self._phones[value]
+            return phone
         if key == "birthday":
             born = parse_date(value, options)
             if born > timezone.localdate() or born.year < 1900:
@@ -299,6 +296,19 @@ class RowCleaner:
         if key == "tags":
             return _tags(value)
         return value
+
+    def _phone(self, value: str) -> str | None:
+        """normalize_phone, with a shortcut for the common case of a file full of mainland
+        mobile numbers written as 11 plain digits: their validity depends only on the
+        leading digits (the number plan's ranges end in free digits), so phonenumbers runs
+        once per 7-digit prefix instead of once per row."""
+        digits = value.replace(" ", "").replace("-", "")
+        if self.options.phone_region == "CN" and len(digits) == 11 and digits[0] == "1" and digits.isdigit():
+            prefix = digits[:7]
+            if prefix not in self._phones:
+                self._phones[prefix] = normalize_phone(digits, "CN")
+            return "+86" + digits if self._phones[prefix] else None
+        return normalize_phone(value, self.options.phone_region)
 
     def clean(self, cells: dict[str, str]) -> CleanRow:
         row = CleanRow()

@@ -174,3 +174,16 @@ def test_utf16_bom_detection():
 def test_the_exports_formula_guard_is_undone_on_import(brand):
     cleaner = RowCleaner(kind="customers", options=Options())
     assert cleaner.clean({"phone": "'+8613812345678"}).values["phone"] == "+8613812345678"
+
+
+def test_the_mobile_number_shortcut_agrees_with_phonenumbers(brand):
+    from customers.normalize import normalize_phone
+
+    cleaner = RowCleaner(kind="customers", options=Options())
+    for number in ("13812345678", "13812349999", "17400012345", "17409912345", "12012345678", "19912345678", "16212345678"):
+        expected = normalize_phone(number, "CN")
+        try:
+            got = cleaner.cell("phone", number)
+        except CellError:
+            got = None
+        assert got == expected, number
