@@ -70,7 +70,7 @@ def create_import_job(
     language = translation.get_language() or settings.LANGUAGE_CODE
     with transaction.atomic():
         job = ImportJob(kind=kind, original_name=name, mapping=mapping, created_by=actor,
-                        options={"language": language, "headers": header[:500]})
+                        options={"language": language, "headers": [h[:200] for h in header[:500]]})
         job.file.save(name, upload, save=False)
         job.save()
         record_audit(actor=actor, action="imports.uploaded", obj=job, request=request,
