@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     import django
 
     django.setup()
+    import logging
+
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -269,8 +271,6 @@ def main(argv: list[str] | None = None) -> None:
 
     from scrm import tenancy
     from scrm.models import Brand
-
-    import logging
 
     logging.getLogger("scrm.request").setLevel(logging.WARNING)  # one line per page load otherwise
     setup_test_environment()  # the test client's host checks and template signals

@@ -13,14 +13,17 @@ from customers.models import AttributeDefinition, Customer, CustomerTag, Identit
 from scrm.staff.models import AuditEntry
 from tests.conftest import make_staff
 from tests.customers.factories import CustomerFactory, IdentityFactory, OrderFactory
-from tests.customers.import_files import csv_bytes, upload, xlsx_bytes
+from tests.customers.import_files import (
+    csv_bytes,
+    media_root,  # noqa: F401 - fixture
+    upload,
+    xlsx_bytes,
+)
 
 HEADER = ["姓名", "邮箱", "手机", "会员号", "生日", "城市", "标签"]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def run(content: bytes, *, kind: str = "customers", name: str = "people.csv", options: dict | None = None,

@@ -6,14 +6,17 @@ from django_tenants.utils import tenant_context
 
 from customers.imports import services
 from customers.models import Customer, ImportJob
-from tests.customers.import_files import csv_bytes, upload, xlsx_bytes
+from tests.customers.import_files import (
+    csv_bytes,
+    media_root,  # noqa: F401 - fixture
+    upload,
+    xlsx_bytes,
+)
 
 HOSTILE = "<script>alert(1)</script>"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def test_the_imports_page_shows_an_empty_state_and_the_upload_form(staff_client):
