@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import attribute_views, privacy_views, views
+from customers import attribute_views, import_views, privacy_views, views
 
 app_name = "customers"
 
@@ -57,4 +57,14 @@ urlpatterns += [
         merge_views.suggestion_dismiss,
         name="merge-suggestion-dismiss",
     ),
+]
+
+# Import and export (customers/import_views.py).
+urlpatterns += [
+    path("export.csv", import_views.customer_export, name="customer-export"),
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/upload/", import_views.import_upload, name="import-upload"),
+    path("imports/<int:import_id>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:import_id>/mapping/", import_views.import_mapping, name="import-mapping"),
+    path("imports/<int:import_id>/errors.csv", import_views.import_error_report, name="import-error-report"),
 ]

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
 from customers.consent import preference_token
-from customers.models import AttributeDefinition, Customer, DataRequest
+from customers.models import AttributeDefinition, Customer, DataRequest, ImportJob
 from tests.conftest import make_staff
 
 MARKER = "beta-secret-7f3a"
@@ -32,6 +32,7 @@ ID_SOURCES = {
     "other_id": lambda: Customer.objects.create(display_name=f"{MARKER} other").pk,
     "merge_id": lambda: _beta_merge().pk,
     "suggestion_id": lambda: _beta_suggestion().pk,
+    "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
 }
 
 
