@@ -14,7 +14,7 @@ from customers import selectors, tagging
 from customers.forms import BulkTagForm, CustomerFilterForm, NoteForm, TimelineFilterForm
 from customers.models import Customer, Tag
 from customers.notes import add_note
-from scrm.pagination import paginate
+from customers.paging import paginate_capped
 from scrm.staff.roles import ALL_ROLES, Role, role_of, roles_required
 
 TAGGING_ROLES = (Role.ADMIN, Role.MARKETER)
@@ -29,7 +29,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         cities=selectors.customer_cities(),
     )
     search = form.search_arguments()
-    page = paginate(request, selectors.customer_search(**search))
+    page = paginate_capped(request, selectors.customer_search(**search))
     context = {
         "page": page, "form": form, "sort": search["sort"],
         "can_tag": role_of(request.user) in TAGGING_ROLES,
