@@ -36,9 +36,11 @@ from customers.models import (
     Customer,
     CustomerTag,
     Identity,
+    LIVE_CUSTOMER,
     Interaction,
     Note,
     Order,
+    Tag,
 )
 from customers.normalize import normalize_email, normalize_phone
 
@@ -72,7 +74,7 @@ class ILikeContains(Lookup):
 
 
 def live_customers() -> QuerySet[Customer]:
-    return Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+    return Customer.objects.filter(LIVE_CUSTOMER)
 
 
 def identity_kinds_for(channel: str) -> list[str]:
@@ -103,7 +105,13 @@ def customer_search(
         )
     if tag:
         customers = customers.filter(
-            Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__name=tag))
+            # The tag id is looked up first, so each probe is one (customer, tag) index entry.
+            Exists(
+                CustomerTag.objects.filter(
+                    customer=OuterRef("pk"),
+                    tag_id=Subquery(Tag.objects.filter(name=tag).values("pk")[:1]),
+                )
+            )
         )
     if city:
         customers = customers.filter(city=city)
