@@ -92,7 +92,7 @@ def customer_search(
     sort: str = DEFAULT_SORT,
 ) -> QuerySet[Customer]:
     customers = live_customers()
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if query:
         customers = customers.filter(_matches(query))
     if channel:
