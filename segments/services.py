@@ -200,7 +200,7 @@ def parse_customer_list(data: bytes) -> ParsedList:
             cell = cell.strip()
             if not cell or cell.lower() in ("id", "email", "phone", "customer_id"):
                 continue
-            if cell.isdigit() and len(cell) < 12:
+            if cell.isdigit() and len(cell) <= 10:  # longer digit strings are phone numbers
                 ids.add(int(cell))
             elif "@" in cell and (email := normalize_email(cell)):
                 emails.add(email)

@@ -34,6 +34,7 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
 )
@@ -164,7 +165,8 @@ def _number_attribute(key: str) -> Expression:
 def _date_attribute(key: str) -> Expression:
     return Case(
         When(Q(Exact(_json_typeof(key), Value("string"))), then=KT(f"attributes__{key}")),
-        default=Value(None, output_field=CharField()),
+        default=Value(None, output_field=TextField()),
+        output_field=TextField(),
     )
 
 
@@ -311,7 +313,7 @@ def build_text(expr_of: Callable[[], Any]) -> Callable[[str, Any, dict[str, Any]
         if op == "in":
             return Q(AnyOf(expr, value))
         if op == "is_set":
-            return ~Q(Exact(Coalesce(expr, Value("")), Value("")))
+            return ~Q(Exact(Coalesce(expr, Value(""), output_field=TextField()), Value("")))
         raise AssertionError(op)
 
     return build
@@ -337,7 +339,7 @@ def build_date(expr_of: Callable[[], Any], *, as_text: bool = False) -> Callable
         expr = expr_of()
         conv = (lambda d: d.isoformat()) if as_text else (lambda d: d)
         if op == "is_set":
-            return _is_not_null(expr) if not as_text else ~Q(Exact(Coalesce(expr, Value("")), Value("")))
+            return _is_not_null(expr) if not as_text else ~Q(Exact(Coalesce(expr, Value(""), output_field=TextField()), Value("")))
         if op == "on":
             return Q(Exact(expr, conv(value)))
         if op == "before":
@@ -383,7 +385,7 @@ def build_choice(expr_of: Callable[[], Any]) -> Callable[..., Q]:
         if op == "in":
             return Q(AnyOf(expr, value))
         if op == "is_set":
-            return ~Q(Exact(Coalesce(expr, Value("")), Value("")))
+            return ~Q(Exact(Coalesce(expr, Value(""), output_field=TextField()), Value("")))
         raise AssertionError(op)
 
     return build
