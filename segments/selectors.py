@@ -55,3 +55,19 @@ def sparklines(segments: list[Segment], *, points: int = 20) -> dict[int, list[t
     for segment_id, at, size in sorted(ranked, key=lambda row: row[1]):
         lines[segment_id].append((at.strftime("%m-%d"), size))
     return lines
+
+
+PREVIEW_SAMPLE = 10
+
+
+def preview(rule: Any, *, segment_id: int | None = None) -> dict[str, Any]:
+    """Count and a sample for the builder's live preview, bounded by a statement timeout
+    so a heavy rule cannot hold a web worker (raises RuleError on a bad rule)."""
+    from django.db import connection, transaction
+
+    customers = matching_customers(rule, segment_id=segment_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', '8000', true)")
+        count = customers.count()
+        sample = list(customers.order_by("-last_seen_at", "-id").only("id", "display_name", "city", "last_seen_at")[:PREVIEW_SAMPLE])
+    return {"count": count, "sample": sample}
