@@ -9,7 +9,16 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.models import AttributeDefinition, Consent, Customer, CustomerTag, Identity, Interaction, Order, Tag
+from customers.models import (
+    AttributeDefinition,
+    Consent,
+    Customer,
+    CustomerTag,
+    Identity,
+    Interaction,
+    Order,
+    Tag,
+)
 from customers.services import refresh_customer_aggregates
 from segments.selectors import matching_customers
 from tests.customers.factories import NOW
