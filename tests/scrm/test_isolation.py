@@ -21,6 +21,7 @@ MARKER = "beta-secret-7f3a"
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
+    "segment_id": lambda: __import__("segments.models").models.Segment.objects.create(name=f"{MARKER} segment", rule={"all": []}).pk,
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
