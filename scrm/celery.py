@@ -18,6 +18,7 @@ app.conf.task_queues = [Queue(name) for name in ("ingest", "outbound", "analytic
 app.conf.task_routes = {
     "channels.*": {"queue": "ingest"},
     "scrm.tasks.*": {"queue": "default"},
+    "segments.tasks.*": {"queue": "analytics"},
 }
 app.conf.beat_schedule = {
     "worker-heartbeat": {
@@ -28,6 +29,16 @@ app.conf.beat_schedule = {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 60.0,
         "args": ("scrm.tasks.record_brand_heartbeat_task",),
+    },
+    "segments-refresh-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 900.0,
+        "args": ("segments.tasks.refresh_segments_task",),
+    },
+    "scores-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 6 * 3600.0,
+        "args": ("segments.tasks.compute_scores_task",),
     },
 }
 app.autodiscover_tasks()

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("scrm.staff.urls")),
     path("customers/", include("customers.urls")),
     path("", include("engagement.urls")),
+    path("segments/", include("segments.urls")),
     path("django-admin/", admin.site.urls),
 ]

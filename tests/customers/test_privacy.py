@@ -70,6 +70,12 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
     DataRequest.objects.create(customer=person, subject_label=f"#{person.pk}", kind="export", status="failed",
                                reason="an earlier request")
     refresh_customer_aggregates(customer_ids=[person.pk, old.pk])
+    # segments: a membership with its "entered" event, and scores
+    from segments.scores import compute_scores
+    from segments.services import create_segment
+
+    create_segment(name="Hangzhou", rule={"all": [{"field": "city", "op": "eq", "value": "Hangzhou"}]})
+    compute_scores(now=NOW)
     return person
 
 

@@ -33,6 +33,7 @@ ID_SOURCES = {
     "merge_id": lambda: _beta_merge().pk,
     "suggestion_id": lambda: _beta_suggestion().pk,
     "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
+    "segment_id": lambda: __import__("segments.models").models.Segment.objects.create(name=f"{MARKER} segment", rule={"all": []}).pk,
 }
 
 
