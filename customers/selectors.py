@@ -32,11 +32,11 @@ from customers.channels import (
     ConsentChannel,
 )
 from customers.models import (
+    LIVE_CUSTOMER,
     Consent,
     Customer,
     CustomerTag,
     Identity,
-    LIVE_CUSTOMER,
     Interaction,
     Note,
     Order,
