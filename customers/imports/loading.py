@@ -106,13 +106,14 @@ class Loader:
             cursor.execute(_SEEN)
             cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
 
-    def load(self, rows: list[tuple[int, dict[str, Any]]]) -> ChunkResult:
-        """Load (row number, clean values) pairs; returns what went in and what did not."""
-        if not rows:
+    def load(self, row_nos: list[int], columns: dict[str, list[Any]]) -> ChunkResult:
+        """Load clean rows given column-wise: their row numbers, and field key → values
+        (None for an empty cell), aligned; returns what went in and what did not."""
+        if not row_nos:
             return ChunkResult(0, [], [])
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE import_stage")
-            self._copy(cursor, rows)
+            self._copy(cursor, row_nos, columns)
             cursor.execute("ANALYZE import_stage")
             self._mark_duplicates_in_file(cursor)
             if self.kind == ImportJob.Kind.ORDERS:
@@ -133,7 +134,7 @@ class Loader:
                     "INSERT INTO import_affected SELECT DISTINCT customer_id FROM import_stage"
                     " WHERE error IS NULL ON CONFLICT DO NOTHING"
                 )
-        return ChunkResult(len(rows) - len(errors), errors, customer_ids)
+        return ChunkResult(len(row_nos) - len(errors), errors, customer_ids)
 
     def finish(self) -> None:
         """Refresh the aggregates of every customer the orders touched, once at the end
@@ -148,25 +149,17 @@ class Loader:
 
     # --- staging -----------------------------------------------------------------------
 
-    def _copy(self, cursor: Any, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        if self.kind == ImportJob.Kind.ORDERS:
-            columns = _ORDER_COLUMNS
-            records = (
-                (no, v.get("external_id"), v.get("ordered_at"), v.get("amount"), v.get("currency"),
-                 v.get("status"), v.get("channel"), v.get("store"), v.get("member_id"),
-                 v.get("email"), v.get("phone"), v.get("display_name"))
-                for no, v in rows
-            )
-        else:
-            columns = _CUSTOMER_COLUMNS
-            records = (
-                (no, v.get("display_name"), v.get("email"), v.get("phone"), v.get("member_id"),
-                 v.get("gender"), v.get("birthday"), v.get("city"), v.get("province"),
-                 v.get("country"), v.get("locale"), v.get("tags"), _attributes(v))
-                for no, v in rows
-            )
-        with cursor.copy(f"COPY import_stage ({', '.join(columns)}) FROM STDIN") as copy:
-            for record in records:
+    def _copy(self, cursor: Any, row_nos: list[int], columns: dict[str, list[Any]]) -> None:
+        names = _ORDER_COLUMNS if self.kind == ImportJob.Kind.ORDERS else _CUSTOMER_COLUMNS
+        empty = [None] * len(row_nos)
+        data = [row_nos]
+        for name in names[1:]:
+            if name == "attributes":
+                data.append(_attributes(columns, len(row_nos)))
+            else:
+                data.append(columns.get(name) or empty)
+        with cursor.copy(f"COPY import_stage ({', '.join(names)}) FROM STDIN") as copy:
+            for record in zip(*data, strict=True):
                 copy.write_row(record)
 
     def _mark_duplicates_in_file(self, cursor: Any) -> None:
@@ -368,6 +361,12 @@ class Loader:
         )
 
 
-def _attributes(values: dict[str, Any]) -> Jsonb | None:
-    found = {k[len(ATTRIBUTE_PREFIX):]: v for k, v in values.items() if k.startswith(ATTRIBUTE_PREFIX)}
-    return Jsonb(found) if found else None
+def _attributes(columns: dict[str, list[Any]], rows: int) -> list[Jsonb | None]:
+    keys = [key for key in columns if key.startswith(ATTRIBUTE_PREFIX)]
+    if not keys:
+        return [None] * rows
+    found = []
+    for values in zip(*(columns[key] for key in keys), strict=True):
+        attributes = {key[len(ATTRIBUTE_PREFIX):]: value for key, value in zip(keys, values, strict=True) if value is not None}
+        found.append(Jsonb(attributes) if attributes else None)
+    return found

@@ -273,16 +273,18 @@ def _load(job: ImportJob) -> None:
             columns = [(int(i), key) for i, key in job.mapping.items()]
             numbered = _numbered(rows)
             while chunk := list(itertools.islice(numbered, CHUNK_ROWS)):
-                good: list[tuple[int, dict[str, Any]]] = []
-                raw_of: dict[int, list[str]] = {}
-                for row_no, raw in chunk:
-                    clean = cleaner.clean({key: raw[i] if i < len(raw) else "" for i, key in columns})
-                    if clean.errors:
-                        report.add(row_no, clean.errors, raw)
-                    else:
-                        good.append((row_no, clean.values))
-                        raw_of[row_no] = raw
-                result = loader.load(good)
+                cells = {key: [raw[i] if i < len(raw) else "" for _no, raw in chunk] for i, key in columns}
+                clean = cleaner.clean_chunk(cells, len(chunk))
+                for index, errors in sorted(clean.errors.items()):
+                    report.add(chunk[index][0], errors, chunk[index][1])
+                good = [i for i in range(len(chunk)) if i not in clean.errors]
+                if len(good) == len(chunk):
+                    values = clean.values
+                else:
+                    values = {key: [column[i] for i in good] for key, column in clean.values.items()}
+                row_nos = [chunk[i][0] for i in good]
+                raw_of = {chunk[i][0]: chunk[i][1] for i in good}
+                result = loader.load(row_nos, values)
                 for error in result.errors:
                     report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
                 processed += len(chunk)
