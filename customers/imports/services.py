@@ -129,8 +129,16 @@ def _short(value: str, limit: int = 80) -> str:
 def _numbered(rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) for non-blank rows; the header is row 1."""
     for row_no, raw in enumerate(rows, start=2):
-        if any(cell.strip() for cell in raw):
+        if any(map(str.strip, raw)):
             yield row_no, raw
+
+
+def _columns(chunk: list[tuple[int, list[str]]], columns: list[tuple[int, str]]) -> dict[str, list[str]]:
+    """The chunk's mapped cells by field key (a short row's missing cells are empty)."""
+    width = max(i for i, _key in columns) + 1
+    pad = [""] * width
+    table = list(zip(*(raw if len(raw) >= width else raw + pad[len(raw):] for _no, raw in chunk), strict=False))
+    return {key: list(table[i]) for i, key in columns}
 
 
 def mapping_choices(job: ImportJob) -> list[tuple[str, str]]:
@@ -273,7 +281,7 @@ def _load(job: ImportJob) -> None:
             columns = [(int(i), key) for i, key in job.mapping.items()]
             numbered = _numbered(rows)
             while chunk := list(itertools.islice(numbered, CHUNK_ROWS)):
-                cells = {key: [raw[i] if i < len(raw) else "" for _no, raw in chunk] for i, key in columns}
+                cells = _columns(chunk, columns)
                 clean = cleaner.clean_chunk(cells, len(chunk))
                 for index, errors in sorted(clean.errors.items()):
                     report.add(chunk[index][0], errors, chunk[index][1])

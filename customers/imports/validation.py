@@ -8,6 +8,7 @@ name the problem, never a stack trace.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -274,6 +275,7 @@ class RowCleaner:
             for d in AttributeDefinition.objects.filter(deleted_at__isnull=True)
         }
         self._phones: dict[str, bool] = {}  # 7-digit mainland mobile prefix → valid
+        self.today = timezone.localdate()
         self._cells: dict[str, dict[str, tuple[bool, Any]]] = {}  # key → cell → (ok, value or reason)
 
     def cell(self, key: str, raw: str) -> Any:
@@ -294,7 +296,7 @@ class RowCleaner:
             return phone
         if key == "birthday":
             born = parse_date(value, options)
-            if born > timezone.localdate() or born.year < 1900:
+            if born > self.today or born.year < 1900:
                 raise CellError(_("birthday out of range: %(value)s") % {"value": value[:40]})
             return born
         if key == "ordered_at":
@@ -350,32 +352,40 @@ class RowCleaner:
         """
         chunk = CleanChunk(rows)
         for key, raw in columns.items():
-            stripped = [cell.strip() for cell in raw]
-            present = [i for i, value in enumerate(stripped) if value]
-            out: list[Any] = [None] * rows
-            if present:
-                self._clean_column(key, stripped, present, out, chunk.errors)
-            chunk.values[key] = out
+            stripped = list(map(str.strip, raw))
+            present = list(itertools.compress(range(rows), stripped))
+            values = [stripped[i] for i in present] if len(present) < rows else stripped
+            clean = self._clean_column(key, values, present, chunk.errors) if present else []
+            if len(present) == rows:
+                chunk.values[key] = clean
+            else:
+                out: list[Any] = [None] * rows
+                for i, value in zip(present, clean, strict=True):
+                    out[i] = value
+                chunk.values[key] = out
             chunk.present[key] = present
         self._chunk_rules(chunk)
         return chunk
 
     def _clean_column(
-        self, key: str, stripped: list[str], present: list[int], out: list[Any],
-        errors: dict[int, list[tuple[str, str]]],
-    ) -> None:
-        suspect = _suspects(stripped, present, None if key in self.attributes else _LENGTHS.get(key))
-        fast = _FAST.get(key) if key not in self.attributes else None
-        slow = self._slow_cache(key)
-        for i in present:
-            value = stripped[i]
-            if fast is not None and i not in suspect:
-                clean = fast(self, value)
-                if clean is not _MISS:
-                    out[i] = clean
-                    continue
-            found = slow.get(value, _MISS)
-            if found is _MISS:
+        self, key: str, values: list[str], present: list[int], errors: dict[int, list[tuple[str, str]]],
+    ) -> list[Any]:
+        """The clean values of a column's non-empty (stripped) cells; None for bad ones,
+        whose reasons go to `errors` under their row index (`present`)."""
+        is_attribute = key in self.attributes
+        fast = None if is_attribute else _FAST.get(key)
+        clean = fast(self, values) if fast is not None else [_MISS] * len(values)
+        suspect = _suspects(values, None if is_attribute else _LENGTHS.get(key))
+        for j in suspect:
+            clean[j] = _MISS
+        if fast is not None and not suspect and _MISS not in clean:
+            return clean
+        slow = self._cells.setdefault(key, {})
+        for j, value in enumerate(values):
+            if clean[j] is not _MISS:
+                continue
+            found = slow.get(value)
+            if found is None:
                 try:
                     found = (True, self.cell(key, value))
                 except CellError as error:
@@ -384,31 +394,32 @@ class RowCleaner:
                     slow.clear()
                 slow[value] = found
             if found[0]:
-                out[i] = found[1]
+                clean[j] = found[1]
             else:
-                errors.setdefault(i, []).append((key, found[1]))
+                clean[j] = None
+                errors.setdefault(present[j], []).append((key, found[1]))
+        return clean
 
-    def _slow_cache(self, key: str) -> dict[str, tuple[bool, Any]]:
-        return self._cells.setdefault(key, {})
+    def _fast_email(self, values: list[str]) -> list[Any]:
+        lowered = [value.lower() for value in values]
+        match = _PLAIN_EMAIL.fullmatch
+        return [email if len(email) <= 254 and match(email) else _MISS for email in lowered]
 
-    def _fast_email(self, value: str) -> Any:
-        lowered = value.lower()
-        if len(lowered) <= 254 and _PLAIN_EMAIL.fullmatch(lowered):
-            return lowered
-        return _MISS
-
-    def _fast_phone(self, value: str) -> Any:
-        """11-digit mainland mobiles, bare (in a CN import) or with +86 / 0086 (in any)."""
-        digits = value.replace(" ", "").replace("-", "")
-        if digits[:1] == "+" and digits[1:3] == "86":
-            digits = digits[3:]
-        elif digits[:4] == "0086":
-            digits = digits[4:]
-        elif self.options.phone_region != "CN":
-            return _MISS
-        if len(digits) == 11 and digits[0] == "1" and digits.isdigit() and digits.isascii():
-            return "+86" + digits if self._mobile_prefix_valid(digits) else _MISS
-        return _MISS
+    def _fast_phone(self, values: list[str]) -> list[Any]:
+        """11-digit mainland mobiles, bare (in a CN import) or after +86 / 0086 (in any);
+        other shapes (spaces, dashes, other countries) go the slow way."""
+        pattern = _CN_MOBILE if self.options.phone_region == "CN" else _CN_MOBILE_WITH_CODE
+        found = []
+        for match in map(pattern.fullmatch, values):
+            if match is None:
+                found.append(_MISS)
+                continue
+            digits = match[1]
+            valid = self._phones.get(digits[:7])
+            if valid is None:
+                valid = self._mobile_prefix_valid(digits)
+            found.append("+86" + digits if valid else _MISS)
+        return found
 
     def _chunk_rules(self, chunk: CleanChunk) -> None:
         """The row rules of `_row_rules`, over a chunk's columns."""
@@ -416,7 +427,7 @@ class RowCleaner:
         identified: set[int] = set()
         for key in ("email", "phone", "member_id"):
             identified.update(chunk.present.get(key, ()))
-        for i in range(rows):
+        for i in range(rows) if len(identified) < rows else ():
             if i not in identified:
                 errors.setdefault(i, []).append(("", _("no email, phone or member ID to identify the customer")))
         if self.kind == "orders":
@@ -453,40 +464,53 @@ _CACHE_LIMIT = 200_000
 _PLAIN_EMAIL = re.compile(
     r"[a-z0-9_+\-]+(?:\.[a-z0-9_+\-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 )
+_CN_MOBILE = re.compile(r"(?:\+86|0086)?(1[0-9]{10})")
+_CN_MOBILE_WITH_CODE = re.compile(r"(?:\+86|0086)(1[0-9]{10})")
 _SUSPECT = re.compile("[\x00\udc80-\udcff]")
 _TEXT_KEYS = ("display_name", "city", "province", "locale", "member_id", "store", "external_id")
 
 
-def _plain_text(cleaner: RowCleaner, value: str) -> str:
-    return value
+def _plain_text(cleaner: RowCleaner, values: list[str]) -> list[Any]:
+    return list(values)
 
 
-_FAST: dict[str, Callable[[RowCleaner, str], Any]] = {
+def _birthday(cleaner: RowCleaner, values: list[str]) -> list[Any]:
+    """ISO dates from 1900 up to today; any other shape goes the slow way."""
+    today = cleaner.today
+    found: list[Any] = []
+    for value in values:
+        try:
+            born = date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else _MISS
+        except ValueError:
+            born = _MISS
+        found.append(born if born is _MISS or 1900 <= born.year and born <= today else _MISS)
+    return found
+
+
+_FAST: dict[str, Callable[[RowCleaner, list[str]], list[Any]]] = {
     **dict.fromkeys(_TEXT_KEYS, _plain_text),
     "email": RowCleaner._fast_email,
     "phone": RowCleaner._fast_phone,
+    "birthday": _birthday,
 }
 
 
-def _suspects(stripped: list[str], present: list[int], limit: int | None) -> set[int]:
-    """Rows whose cell `_text` might change or refuse (NUL, undecodable bytes, the
-    formula guard, over the length limit); judged over the whole column first."""
-    values = [stripped[i] for i in present]
+def _suspects(values: list[str], limit: int | None) -> list[int]:
+    """Cells `_text` might change or refuse (NUL, undecodable bytes, the formula guard,
+    over the length limit): judged over the whole column first, cell by cell only if
+    the column holds any."""
     joined = "\n".join(values)
-    clean = (
+    if (
         _SUSPECT.search(joined) is None and "\n'" not in "\n" + joined
         and (limit is None or max(map(len, values)) <= limit)
-    )
-    if clean:
-        return set()
-    return {
-        i for i in present
-        if _SUSPECT.search(stripped[i]) or stripped[i][:1] == "'" or (limit is not None and len(stripped[i]) > limit)
-    }
+    ):
+        return []
+    return [
+        j for j, value in enumerate(values)
+        if _SUSPECT.search(value) or value[:1] == "'" or (limit is not None and len(value) > limit)
+    ]
 
 
 def _default(values: dict[str, list[Any]], key: str, default: Any, rows: int) -> None:
-    column = values.setdefault(key, [None] * rows)
-    for i, value in enumerate(column):
-        if value is None:
-            column[i] = default
+    column = values.get(key)
+    values[key] = [default] * rows if column is None else [default if v is None else v for v in column]
