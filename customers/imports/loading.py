@@ -60,7 +60,7 @@ CREATE TEMP TABLE import_stage (
     row_no bigint PRIMARY KEY,
     display_name text, email text, phone text, member_id text, gender text, birthday date,
     city text, province text, country text, locale text, tags text[], attributes jsonb,
-    customer_id bigint, is_new boolean NOT NULL DEFAULT false,
+    customer_id bigint DEFAULT nextval({sequence}::regclass), is_new boolean NOT NULL DEFAULT true,
     error text, error_column text, error_detail text
 ) ON COMMIT DROP
 """
@@ -99,10 +99,17 @@ class Loader:
         self.actor_id = actor_id
         self.now = now
         self.t = _tables()
-        self.keys = ("external_id",) if kind == ImportJob.Kind.ORDERS else IDENTITY_FIELDS
+        self.keys: list[str] = ["external_id"] if kind == ImportJob.Kind.ORDERS else list(IDENTITY_FIELDS)
+        self.identity_keys: list[str] = list(IDENTITY_FIELDS)
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
-            cursor.execute(_ORDER_STAGE if kind == ImportJob.Kind.ORDERS else _CUSTOMER_STAGE)
+            if kind == ImportJob.Kind.ORDERS:
+                cursor.execute(_ORDER_STAGE)
+            else:
+                # New customers' ids are drawn as rows are staged (a row that turns out to
+                # match a customer leaves a gap in the sequence, as a rollback would).
+                cursor.execute("SELECT quote_literal(pg_get_serial_sequence(%s, 'id'))", [Customer._meta.db_table])
+                cursor.execute(_CUSTOMER_STAGE.replace("{sequence}", cursor.fetchone()[0]))
             cursor.execute(_SEEN)
             cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
 
@@ -111,6 +118,10 @@ class Loader:
         (None for an empty cell), aligned; returns what went in and what did not."""
         if not row_nos:
             return ChunkResult(0, [], [])
+        # Statements for identity kinds the chunk has no value of would find nothing.
+        self.identity_keys = [key for key in IDENTITY_FIELDS if any(v is not None for v in columns.get(key, ()))]
+        if self.kind == ImportJob.Kind.CUSTOMERS:
+            self.keys = self.identity_keys
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE import_stage")
             self._copy(cursor, row_nos, columns)
@@ -184,6 +195,8 @@ class Loader:
                 """,
                 {"key": key},
             )
+        if not self.keys:
+            return
         cursor.execute(
             "INSERT INTO import_seen (kind, value, row_no) "
             + " UNION ALL ".join(
@@ -193,13 +206,18 @@ class Loader:
         )
 
     def _match_existing(self, cursor: Any) -> None:
-        """Rows whose identities name exactly one customer get it; two or more: conflict."""
+        """Rows whose identities name exactly one customer get it; two or more: conflict.
+        (A customer row still pending is `is_new` with its drawn id; an order row has no
+        customer yet.)"""
+        pending = "s.is_new" if self.kind == ImportJob.Kind.CUSTOMERS else "s.customer_id IS NULL"
         union = " UNION ".join(
             f"""SELECT s.row_no, i.customer_id FROM import_stage s
                   JOIN {self.t['identity']} i ON i.kind = '{key}' AND i.scope = '' AND i.value = s.{key}
-                 WHERE s.error IS NULL AND s.customer_id IS NULL"""
-            for key in IDENTITY_FIELDS
+                 WHERE s.error IS NULL AND {pending}"""
+            for key in self.identity_keys
         )
+        if not union:
+            return
         cursor.execute(
             f"""
             WITH grouped AS (
@@ -207,7 +225,7 @@ class Loader:
                   FROM ({union}) matches GROUP BY row_no
             )
             UPDATE import_stage s
-               SET customer_id = CASE WHEN cardinality(g.ids) = 1 THEN g.ids[1] END,
+               SET customer_id = CASE WHEN cardinality(g.ids) = 1 THEN g.ids[1] END, is_new = false,
                    error = CASE WHEN cardinality(g.ids) > 1 THEN 'conflict' END,
                    error_column = CASE WHEN cardinality(g.ids) > 1 THEN '' END,
                    error_detail = CASE WHEN cardinality(g.ids) > 1 THEN array_to_string(g.ids, ',') END
@@ -218,6 +236,8 @@ class Loader:
 
     def _insert_identities(self, cursor: Any, *, only_new: bool) -> None:
         new_filter = "AND is_new" if only_new else ""
+        if not self.identity_keys:
+            return
         cursor.execute(
             f"""
             INSERT INTO {self.t['identity']} (customer_id, kind, scope, value, verified, source, created_at)
@@ -225,7 +245,7 @@ class Loader:
             + " UNION ALL ".join(
                 f"""SELECT customer_id, '{key}', '', {key}, false, %(source)s, %(now)s FROM import_stage
                      WHERE error IS NULL AND customer_id IS NOT NULL AND {key} IS NOT NULL {new_filter}"""
-                for key in IDENTITY_FIELDS
+                for key in self.identity_keys
             )
             + " ON CONFLICT (kind, scope, value) DO NOTHING",
             {"source": IMPORT_SOURCE, "now": self.now},
@@ -235,13 +255,7 @@ class Loader:
         """New customers for staged rows still without one (one per `group_by` value)."""
         t = self.t
         sequence = "pg_get_serial_sequence(%(customer_table)s, 'id')"
-        if group_by is None:
-            cursor.execute(
-                f"""UPDATE import_stage SET customer_id = nextval({sequence}), is_new = true
-                     WHERE error IS NULL AND customer_id IS NULL""",
-                {"customer_table": Customer._meta.db_table},
-            )
-        else:
+        if group_by is not None:
             cursor.execute(
                 f"""
                 WITH keys AS (
