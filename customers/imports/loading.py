@@ -41,7 +41,6 @@ class RowError:
 class ChunkResult:
     imported: int
     errors: list[RowError]
-    customer_ids: list[int]
 
 
 def _tables() -> dict[str, str]:
@@ -117,7 +116,7 @@ class Loader:
         """Load clean rows given column-wise: their row numbers, and field key → values
         (None for an empty cell), aligned; returns what went in and what did not."""
         if not row_nos:
-            return ChunkResult(0, [], [])
+            return ChunkResult(0, [])
         # Statements for identity kinds the chunk has no value of would find nothing.
         self.identity_keys = [key for key in IDENTITY_FIELDS if any(v is not None for v in columns.get(key, ()))]
         if self.kind == ImportJob.Kind.CUSTOMERS:
@@ -136,16 +135,12 @@ class Loader:
                 " WHERE error IS NOT NULL ORDER BY row_no"
             )
             errors = [RowError(*row) for row in cursor.fetchall()]
-            cursor.execute(
-                "SELECT DISTINCT customer_id FROM import_stage WHERE error IS NULL AND customer_id IS NOT NULL"
-            )
-            customer_ids = [row[0] for row in cursor.fetchall()]
             if self.kind == ImportJob.Kind.ORDERS:
                 cursor.execute(
                     "INSERT INTO import_affected SELECT DISTINCT customer_id FROM import_stage"
                     " WHERE error IS NULL ON CONFLICT DO NOTHING"
                 )
-        return ChunkResult(len(row_nos) - len(errors), errors, customer_ids)
+        return ChunkResult(len(row_nos) - len(errors), errors)
 
     def finish(self) -> None:
         """Refresh the aggregates of every customer the orders touched, once at the end
