@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,10 @@ _LENGTHS = {
 _ATTRIBUTE_TEXT_LENGTH = 1000
 _DATE_FORMATS_YEAR_FIRST = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}(?::[0-9]{2})?)?")
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_CENT = Decimal("0.01")
 _TIME_FORMATS = ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f")
 _GENDERS = {
     "male": "male", "m": "male", "man": "male", "男": "male", "先生": "male",
@@ -80,7 +85,7 @@ class Options:
         known = {k: v for k, v in options.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    @property
+    @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone or settings.TIME_ZONE)
 
@@ -111,7 +116,7 @@ def _text(raw: str, key: str) -> str:
         value = value[1:]  # our own export's formula guard: a re-import reads the value
     if "\x00" in value:
         raise CellError(_("contains a NUL byte"))
-    if any("\udc80" <= c <= "\udcff" for c in value):
+    if _SURROGATE.search(value):
         raise CellError(_("contains bytes that are not valid text in this file's encoding"))
     limit = _LENGTHS.get(key)
     if limit and len(value) > limit:
@@ -487,11 +492,37 @@ def _birthday(cleaner: RowCleaner, values: list[str]) -> list[Any]:
     return found
 
 
+def _ordered_at(cleaner: RowCleaner, values: list[str]) -> list[Any]:
+    """ISO dates and times without a zone (read in the import's zone), 1970 to 2100."""
+    zone = cleaner.options.zone
+    found: list[Any] = []
+    for value in values:
+        parsed = _MISS
+        if _ISO_DATETIME.fullmatch(value):
+            try:
+                local = datetime.fromisoformat(value).replace(tzinfo=zone)
+            except ValueError:
+                pass
+            else:
+                if 1970 <= local.year <= 2100:
+                    parsed = local.astimezone(UTC)
+        found.append(parsed)
+    return found
+
+
+def _amount(cleaner: RowCleaner, values: list[str]) -> list[Any]:
+    """Plain numbers with at most 12 digits and 2 decimals: exact, in range, no currency."""
+    match = _PLAIN_AMOUNT.fullmatch
+    return [(Decimal(value).quantize(_CENT), None) if match(value) else _MISS for value in values]
+
+
 _FAST: dict[str, Callable[[RowCleaner, list[str]], list[Any]]] = {
     **dict.fromkeys(_TEXT_KEYS, _plain_text),
     "email": RowCleaner._fast_email,
     "phone": RowCleaner._fast_phone,
     "birthday": _birthday,
+    "ordered_at": _ordered_at,
+    "amount": _amount,
 }
 
 

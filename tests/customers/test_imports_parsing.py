@@ -202,12 +202,17 @@ CHUNK_SAMPLES = {
                  "1990-05-03 10:00", "0000-01-01", ""],
     "display_name": ["Ann", "x" * 201, "x" * 200, "Nul\x00", "bad \udce9 byte", "'=SUM(A1)", "'plain", "  padded  ", ""],
     "member_id": ["M1", "'-5", "M\x001", ""],
+    "ordered_at": ["2024-05-03 10:00", "2024-05-03T10:00:59", "2024-05-03", "2024-02-30 10:00", "1969-12-31 23:00",
+                   "2101-01-01", "2024/05/03 10:00", "03/05/2024 10:00", "2024-05-03 25:00", "2024-05-03T10:00:00+08:00",
+                   "someday", ""],
+    "amount": ["12", "12.5", "0012.50", "999999999999.99", "9999999999999", "1.005", "-3", "¥99", "1,000.50", ".5",
+               "12.", "abc", ""],
 }
 
 
-@pytest.mark.parametrize("region", ["CN", "US"])
-def test_the_chunk_path_agrees_with_cleaning_cell_by_cell(brand, region):
-    options = Options(phone_region=region)
+@pytest.mark.parametrize(("region", "zone"), [("CN", "Asia/Shanghai"), ("US", "America/New_York")])
+def test_the_chunk_path_agrees_with_cleaning_cell_by_cell(brand, region, zone):
+    options = Options(phone_region=region, time_zone=zone)
     for key, samples in CHUNK_SAMPLES.items():
         # given a column of every shape, each cell cleaned on its own by `cell`
         expected = []
