@@ -112,9 +112,10 @@ class Loader:
             cursor.execute(_SEEN)
             cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
 
-    def load(self, row_nos: list[int], columns: dict[str, list[Any]]) -> ChunkResult:
+    def load(self, row_nos: list[int], columns: dict[str, list[Any]], *, last: bool = False) -> ChunkResult:
         """Load clean rows given column-wise: their row numbers, and field key → values
-        (None for an empty cell), aligned; returns what went in and what did not."""
+        (None for an empty cell), aligned; returns what went in and what did not. After
+        the `last` chunk no later row needs to know its keys were seen."""
         if not row_nos:
             return ChunkResult(0, [])
         # Statements for identity kinds the chunk has no value of would find nothing.
@@ -125,7 +126,7 @@ class Loader:
             cursor.execute("TRUNCATE import_stage")
             self._copy(cursor, row_nos, columns)
             cursor.execute("ANALYZE import_stage")
-            self._mark_duplicates_in_file(cursor)
+            self._mark_duplicates_in_file(cursor, remember=not last)
             if self.kind == ImportJob.Kind.ORDERS:
                 self._load_orders(cursor)
             else:
@@ -168,7 +169,7 @@ class Loader:
             for record in zip(*data, strict=True):
                 copy.write_row(record)
 
-    def _mark_duplicates_in_file(self, cursor: Any) -> None:
+    def _mark_duplicates_in_file(self, cursor: Any, *, remember: bool = True) -> None:
         """The first row with a key wins; later ones are errors naming it."""
         for key in self.keys:
             cursor.execute(
@@ -190,7 +191,7 @@ class Loader:
                 """,
                 {"key": key},
             )
-        if not self.keys:
+        if not self.keys or not remember:
             return
         cursor.execute(
             "INSERT INTO import_seen (kind, value, row_no) "

@@ -38,7 +38,7 @@ from scrm.staff.services import record_audit
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 20_000
 PREVIEW_ROWS = 20
 # The error report keeps each original cell, cut to this length (a 100k-character cell is
 # reported, not reproduced).
@@ -280,9 +280,10 @@ def _load(job: ImportJob) -> None:
             report = ErrorReport(header, job.mapping)
             columns = [(int(i), key) for i, key in job.mapping.items()]
             numbered = _numbered(rows)
-            while chunk := list(itertools.islice(numbered, CHUNK_ROWS)):
-                cells = _columns(chunk, columns)
-                clean = cleaner.clean_chunk(cells, len(chunk))
+            chunk = list(itertools.islice(numbered, CHUNK_ROWS))
+            while chunk:
+                following = list(itertools.islice(numbered, CHUNK_ROWS))
+                clean = cleaner.clean_chunk(_columns(chunk, columns), len(chunk))
                 for index, errors in sorted(clean.errors.items()):
                     report.add(chunk[index][0], errors, chunk[index][1])
                 good = [i for i in range(len(chunk)) if i not in clean.errors]
@@ -290,14 +291,15 @@ def _load(job: ImportJob) -> None:
                     values = clean.values
                 else:
                     values = {key: [column[i] for i in good] for key, column in clean.values.items()}
-                row_nos = [chunk[i][0] for i in good]
-                raw_of = {chunk[i][0]: chunk[i][1] for i in good}
-                result = loader.load(row_nos, values)
-                for error in result.errors:
-                    report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
+                result = loader.load([chunk[i][0] for i in good], values, last=not following)
+                if result.errors:
+                    raw_of = {chunk[i][0]: chunk[i][1] for i in good}
+                    for error in result.errors:
+                        report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
                 processed += len(chunk)
                 imported += result.imported
                 cache.set(_progress_key(job.pk), {"processed": processed, "imported": imported, "rejected": report.rows}, 3600)
+                chunk = following
             loader.finish()
             job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
             job.total_rows = job.processed_rows = processed
