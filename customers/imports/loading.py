@@ -100,6 +100,7 @@ class Loader:
         self.t = _tables()
         self.keys: list[str] = ["external_id"] if kind == ImportJob.Kind.ORDERS else list(IDENTITY_FIELDS)
         self.identity_keys: list[str] = list(IDENTITY_FIELDS)
+        self.analyzed = False
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
             if kind == ImportJob.Kind.ORDERS:
@@ -125,7 +126,10 @@ class Loader:
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE import_stage")
             self._copy(cursor, row_nos, columns)
-            cursor.execute("ANALYZE import_stage")
+            if not self.analyzed:
+                # The first chunk's statistics hold for the rest of the same file.
+                cursor.execute("ANALYZE import_stage")
+                self.analyzed = True
             self._mark_duplicates_in_file(cursor, remember=not last)
             if self.kind == ImportJob.Kind.ORDERS:
                 self._load_orders(cursor)
