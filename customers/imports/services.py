@@ -135,7 +135,7 @@ def _numbered(rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 def _columns(chunk: list[tuple[int, list[str]]], columns: list[tuple[int, str]]) -> dict[str, list[str]]:
     """The chunk's mapped cells by field key (a short row's missing cells are empty)."""
-    width = max(i for i, _key in columns) + 1
+    width = max((i for i, _key in columns), default=-1) + 1
     pad = [""] * width
     table = list(zip(*(raw if len(raw) >= width else raw + pad[len(raw):] for _no, raw in chunk), strict=False))
     return {key: list(table[i]) for i, key in columns}

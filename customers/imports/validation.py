@@ -1,9 +1,11 @@
-"""One row's cells into clean values, or a reason per bad cell.
+"""Cells into clean values, or a reason per bad cell.
 
-The same functions serve the preview (per cell, shown to the user before the import)
-and the Celery task (per row, into the staging table or the error report), so what the
-preview flags is exactly what the import rejects. Reasons are short, translated and
-name the problem, never a stack trace.
+`RowCleaner.clean_chunk` cleans a chunk of rows column by column: the common shapes
+(plain text, everyday email addresses, mainland mobiles, ISO dates and times, plain
+amounts) take vectorised fast paths that give exactly what `cell` gives, and everything
+else goes through `cell` once per distinct value. The preview cleans one row through
+the same path (`clean`), so what the preview flags is exactly what the import rejects.
+Reasons are short, translated and name the problem, never a stack trace.
 """
 
 from __future__ import annotations
