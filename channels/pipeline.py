@@ -10,7 +10,6 @@ remains; a re-run inserts nothing twice (ON CONFLICT DO NOTHING on the external 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -167,16 +166,26 @@ def _record_consents(rows: list[tuple[InboundEvent, int]]) -> None:
     ])
 
 
+_MARK_SQL = """
+UPDATE {table} r
+   SET status = m.status, error = m.error, unhandled_types = m.unhandled, processed_at = %s,
+       attempts = r.attempts + 1
+  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::jsonb[]) AS m(id, status, error, unhandled)
+ WHERE r.id = m.id
+"""
+
+
 def _mark(raws: list[RawEvent], outcome: dict[int, tuple[str, str, list[str]]]) -> None:
-    now = timezone.now()
+    ids = [raw.pk for raw in raws]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_SQL.format(table=connection.ops.quote_name(RawEvent._meta.db_table)),
+            [timezone.now(), ids, [outcome[pk][0] for pk in ids], [outcome[pk][1] for pk in ids],
+             [Jsonb(outcome[pk][2]) for pk in ids]],
+        )
+    latest: dict[int, datetime] = {}
     for raw in raws:
-        raw.status, raw.error, raw.unhandled_types = outcome[raw.pk]
-        raw.processed_at = now
-        raw.attempts += 1
-    RawEvent.objects.bulk_update(raws, ["status", "error", "unhandled_types", "processed_at", "attempts"])
-    latest: dict[int, datetime] = defaultdict(lambda: raws[0].received_at)
-    for raw in raws:
-        latest[raw.connector_id] = max(latest[raw.connector_id], raw.received_at)
+        latest[raw.connector_id] = max(latest.get(raw.connector_id, raw.received_at), raw.received_at)
     for connector_id, at in sorted(latest.items()):  # one lock order: no deadlocks
         Connector.objects.filter(pk=connector_id).update(last_event_at=at)
 

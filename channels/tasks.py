@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from channels import coordination, pipeline, selectors, services
+from typing import Any
+
+from celery.signals import worker_process_init
+
+from channels import coordination, enrichment, pipeline, selectors, services
 from scrm.tasks import brand_task
+
+
+@worker_process_init.connect
+def load_enrichment_models(**_kwargs: Any) -> None:
+    enrichment.warm()
 
 
 @brand_task(acks_late=True, reject_on_worker_lost=True)
