@@ -14,9 +14,9 @@ beside its aim, with the naive path and the hardware limit in the same run (STYL
 2. ``manage.py migrate_schemas`` no-op over N/2 and N brands, standard and
    multiprocessing executors (subprocesses, timed from outside).
 3. Home page and /healthz latency through gunicorn for one brand among N, stock settings and
-   with the prototype fixes below (cached routing; cached routing + TENANT_LIMIT_SET_CALLS).
+   stock django-tenants against what scrm ships (cached routing + TENANT_LIMIT_SET_CALLS).
 4. Tenant routing cost per request (TenantMainMiddleware in process, RequestFactory) against
-   a pass-through middleware, and the prototype ``cached_tenant_middleware``.
+   a pass-through middleware, and scrm's ``BrandRoutingMiddleware``.
 
 Prints a table and appends a "## Foundation (issue 2)" section to bench/RESULTS.md. A full
 run (1,000 brands) takes about 20-30 minutes; ``--brands 20`` is a quick smoke run.
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import functools
 import http.client
 import io
@@ -59,9 +58,7 @@ RESULTS = BASE_DIR / "bench" / "RESULTS.md"
 DEFAULT_VAR_DIR = "/tmp/scrm-bench-var"
 ADMIN_PASSWORD = "bench-Pass-4821"
 STOCK_MIDDLEWARE = "django_tenants.middleware.main.TenantMainMiddleware"
-CACHED_MIDDLEWARE = "bench.foundation.cached_tenant_middleware"
-# How long a process trusts its domain → brand mapping (the prototype fix for aim 4).
-ROUTING_CACHE_TTL_S = 30.0
+CACHED_MIDDLEWARE = "scrm.routing.BrandRoutingMiddleware"
 
 PROVISION_AIM_S = 2.0
 MIGRATE_AIM_S = 60.0
@@ -382,9 +379,22 @@ def measure_raw_clone(samples: int, tag: str) -> CloneLimit:
 # ----------------------------------------------------------------------------- 2. migrate_schemas
 
 
-def time_migrate_schemas(*extra: str) -> float:
-    """Run `manage.py migrate_schemas` (a no-op: everything is migrated) and time it."""
-    command = [sys.executable, "manage.py", "migrate_schemas", *extra]
+# django-tenants' own executors: scrm's settings with GET_EXECUTOR_FUNCTION taken away
+# before the command module (which reads it at import) is loaded.
+_STOCK_MIGRATE = (
+    "import sys, django; django.setup(); from django.conf import settings; "
+    "settings.GET_EXECUTOR_FUNCTION = None; from django.core.management import call_command; "
+    "call_command('migrate_schemas', *sys.argv[1:])"
+)
+
+
+def time_migrate_schemas(*extra: str, stock: bool = False) -> float:
+    """Run `migrate_schemas` (a no-op: everything is migrated) and time it: as scrm ships it
+    (scrm.schema_migrate skips up-to-date schemas) or with django-tenants' stock executor."""
+    if stock:
+        command = [sys.executable, "-c", _STOCK_MIGRATE, *extra]
+    else:
+        command = [sys.executable, "manage.py", "migrate_schemas", *extra]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=BASE_DIR, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -429,16 +439,19 @@ class MigrateTimes:
     brands: int
     standard_s: float
     multiprocessing_s: float
+    shipped_s: float
     check_s: float
 
 
 def measure_migrate(brands: int) -> MigrateTimes:
-    log(f"migrate_schemas no-op over {brands} brands (standard, then multiprocessing)")
-    standard = time_migrate_schemas()
-    log(f"  standard: {standard:.1f} s")
-    multi = time_migrate_schemas("--executor=multiprocessing")
-    log(f"  multiprocessing: {multi:.1f} s")
-    return MigrateTimes(brands, standard, multi, time_migration_check())
+    log(f"migrate_schemas no-op over {brands} brands (stock standard, stock multiprocessing, scrm)")
+    standard = time_migrate_schemas(stock=True)
+    log(f"  stock standard: {standard:.1f} s")
+    multi = time_migrate_schemas("--executor=multiprocessing", stock=True)
+    log(f"  stock multiprocessing: {multi:.1f} s")
+    shipped = time_migrate_schemas()
+    log(f"  scrm (skips up-to-date schemas): {shipped:.1f} s")
+    return MigrateTimes(brands, standard, multi, shipped, time_migration_check())
 
 
 # ----------------------------------------------------------------------------- 4. routing
@@ -446,33 +459,13 @@ def measure_migrate(brands: int) -> MigrateTimes:
 
 @functools.cache
 def _cached_middleware_class() -> type:
-    from django_tenants.middleware.main import TenantMainMiddleware
+    from scrm.routing import BrandRoutingMiddleware
 
-    class CachedTenantMainMiddleware(TenantMainMiddleware):
-        """TenantMainMiddleware whose host → brand lookup is memoised per process.
-
-        The stock middleware runs `SET search_path` + a SELECT on scrm_domain joined to
-        scrm_brand for every request. Brands and domains change rarely, so a process keeps
-        the answer for ROUTING_CACHE_TTL_S seconds; unknown hosts are not cached (they stay
-        a 404 after a lookup). Each request gets its own copy of the Brand, so nothing a
-        request sets on it leaks into the next.
-        """
-
-        _entries: dict[str, tuple[float, Any]] = {}
-
-        def get_tenant(self, domain_model: Any, hostname: str) -> Any:
-            now = time.monotonic()
-            entry = self._entries.get(hostname)
-            if entry is None or entry[0] <= now:
-                tenant = super().get_tenant(domain_model, hostname)
-                entry = self._entries[hostname] = (now + ROUTING_CACHE_TTL_S, tenant)
-            return copy.copy(entry[1])
-
-    return CachedTenantMainMiddleware
+    return BrandRoutingMiddleware
 
 
 def cached_tenant_middleware(get_response: Handler) -> Handler:
-    """Middleware factory (MIDDLEWARE accepts any callable): the prototype routing cache."""
+    """Middleware factory: scrm's BrandRoutingMiddleware (the routing cache it ships)."""
     middleware: Handler = _cached_middleware_class()(get_response)
     return middleware
 
@@ -553,15 +546,17 @@ def measure_routing(host: str, calls: int) -> RoutingTimes:
 # ----------------------------------------------------------------------------- 3. HTTP latency
 
 
-def tuned_wsgi_application(limit_set_calls: bool = False) -> WSGIHandler:
-    """gunicorn 'bench.foundation:tuned_wsgi_application()': stock settings but the routing
-    cache (and, if asked, TENANT_LIMIT_SET_CALLS), without touching scrm/settings."""
+def variant_wsgi_application(*, cached_routing: bool, limit_set_calls: bool) -> WSGIHandler:
+    """gunicorn 'bench.foundation:variant_wsgi_application(...)': scrm's settings with the
+    routing middleware and TENANT_LIMIT_SET_CALLS chosen, to compare stock django-tenants
+    with what scrm ships (BrandRoutingMiddleware + TENANT_LIMIT_SET_CALLS)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings.base")
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
+    routing = CACHED_MIDDLEWARE if cached_routing else STOCK_MIDDLEWARE
     settings.MIDDLEWARE = [
-        CACHED_MIDDLEWARE if m == STOCK_MIDDLEWARE else m for m in settings.MIDDLEWARE
+        routing if m in (STOCK_MIDDLEWARE, CACHED_MIDDLEWARE) else m for m in settings.MIDDLEWARE
     ]
     settings.TENANT_LIMIT_SET_CALLS = limit_set_calls
     return get_wsgi_application()
@@ -655,9 +650,9 @@ class HttpTimes:
 
 
 HTTP_VARIANTS = {
-    "stock": "scrm.wsgi:application",
-    "routing cache": "bench.foundation:tuned_wsgi_application()",
-    "routing cache + LIMIT_SET_CALLS": "bench.foundation:tuned_wsgi_application(limit_set_calls=True)",
+    "stock django-tenants": "bench.foundation:variant_wsgi_application(cached_routing=False, limit_set_calls=False)",
+    "routing cache only": "bench.foundation:variant_wsgi_application(cached_routing=True, limit_set_calls=False)",
+    "scrm (routing cache + LIMIT_SET_CALLS)": "scrm.wsgi:application",
 }
 
 
@@ -797,15 +792,21 @@ def migrate_rows(r: Results) -> list[Row]:
     for m in r.migrate:
         rows += [
             aimed(
-                f"migrate_schemas no-op, {m.brands:,} brands, standard",
+                f"Naive: migrate_schemas no-op, {m.brands:,} brands, stock django-tenants standard executor",
                 m.standard_s,
                 MIGRATE_AIM_S,
                 aim,
             ),
             aimed(
-                f"migrate_schemas no-op, {m.brands:,} brands, --executor=multiprocessing "
+                f"Naive: migrate_schemas no-op, {m.brands:,} brands, stock --executor=multiprocessing "
                 f"({r.machine.cpus} processes)",
                 m.multiprocessing_s,
+                MIGRATE_AIM_S,
+                aim,
+            ),
+            aimed(
+                f"migrate_schemas no-op, {m.brands:,} brands, as shipped (scrm.schema_migrate)",
+                m.shipped_s,
                 MIGRATE_AIM_S,
                 aim,
             ),
@@ -838,7 +839,7 @@ def routing_rows(r: Results) -> list[Row]:
         baseline = statistics.median(runs["baseline"])
         for variant, label in (
             ("stock", "stock TenantMainMiddleware"),
-            ("cached", "cached routing (prototype)"),
+            ("cached", "scrm BrandRoutingMiddleware"),
         ):
             cost_ms = (statistics.median(runs[variant]) - baseline) * 1000
             figure = (
@@ -882,8 +883,9 @@ def report(r: Results) -> str:
         f"- HTTP: three gunicorn servers side by side (2 sync workers, DEBUG=1, "
         f"SCRM_LOG_LEVEL=WARNING), {len(r.http[0].home)} GETs each after 50 warm-up, taking turns "
         f"request by request, new TCP connection per request, on `{r.host}` as its admin. "
-        "Variants: stock `scrm.wsgi`; routing cache (prototype "
-        "`bench.foundation.cached_tenant_middleware`); routing cache + TENANT_LIMIT_SET_CALLS.",
+        "Variants: stock django-tenants (TenantMainMiddleware, SET search_path per query); "
+        "routing cache only; `scrm.wsgi` as shipped (scrm.routing.BrandRoutingMiddleware + "
+        "TENANT_LIMIT_SET_CALLS).",
         f"- Routing: in process, RequestFactory, {len(r.routing.bare['stock']):,} calls per "
         f"variant after 200 warm-up, variants taking turns, `{r.host}` among "
         f"{r.final_brands:,} brands; cost = median − median of a pass-through MiddlewareMixin.",

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from channels import enrichment, hooks
 from channels.adapters import NoAdapter, Rejected, adapter_for
 from channels.events import InboundEvent
-from channels.identities import resolve_claims
+from channels.identities import VIA_IDENTITY, identity_ref, resolve_claims
 from channels.models import Connector, RawEvent
 from customers.models import Consent, Interaction, Order
 from customers.services import refresh_customer_aggregates
@@ -112,6 +112,9 @@ def _insert_interactions(rows: list[tuple[RawEvent, InboundEvent, int]]) -> list
         return []
     columns: list[list[object]] = [[] for _ in range(9)]
     for _raw, event, customer_id in rows:
+        # Which identity the event came through, so an unmerge can send it back.
+        if event.claim.identities and (via := identity_ref(event.claim.identities[0])):
+            event.metadata[VIA_IDENTITY] = via
         # NUL is the one character PostgreSQL text cannot hold; everything else is kept.
         text = event.text.replace("\x00", "\ufffd")
         values = (customer_id, event.channel, event.kind, event.occurred_at, text, Jsonb(event.metadata),

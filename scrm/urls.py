@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("scrm.staff.urls")),
     path("customers/", include("customers.urls")),
+    path("", include("engagement.urls")),
     path("", include("channels.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -176,10 +176,9 @@ class CeleryWorker:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        from django.conf import settings
-
         # Nothing queued by an earlier test or run may leak into this worker.
         import redis
+        from django.conf import settings
 
         redis.Redis.from_url(_redis_py_url(settings.CELERY_BROKER_URL)).flushdb()
         self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()

@@ -73,7 +73,7 @@ def redis_db_url(db: int, *, scheme: str = "") -> str:
 REDIS_DB_CACHE, REDIS_DB_BROKER, REDIS_DB_RESULTS = 0, 1, 2
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    "scrm.routing.BrandRoutingMiddleware",
     "scrm.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -47,3 +47,8 @@ TENANT_CREATION_FAKES_MIGRATIONS = True
 # An unknown host must be a 404, never the public site (see DESIGN.md, tenancy traps).
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# `SET search_path` once per connection and schema switch, not before every query
+# (bench/RESULTS.md, foundation: home-page latency with and without).
+TENANT_LIMIT_SET_CALLS = True
+# Schemas already up to date are skipped after one read of their django_migrations.
+GET_EXECUTOR_FUNCTION = "scrm.schema_migrate.get_executor"

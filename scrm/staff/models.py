@@ -37,3 +37,6 @@ class BrandHeartbeat(models.Model):
     beats = models.PositiveIntegerField(default=0)
     last_beat_at = models.DateTimeField(null=True)
     last_worker = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.beats} beats, last {self.last_beat_at}"

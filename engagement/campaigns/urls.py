@@ -1,0 +1,3 @@
+"""Campaign URLs, mounted at /campaigns/ inside the `engagement` namespace."""
+
+urlpatterns: list = []

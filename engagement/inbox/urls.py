@@ -1,0 +1,3 @@
+"""Inbox URLs, mounted at /inbox/ inside the `engagement` namespace."""
+
+urlpatterns: list = []

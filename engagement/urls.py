@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+app_name = "engagement"
+
+urlpatterns = [
+    path("inbox/", include("engagement.inbox.urls")),
+    path("campaigns/", include("engagement.campaigns.urls")),
+]
