@@ -71,11 +71,18 @@ class Worker:
         self.log_path = log_path
         self.out = open(log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "WARNING", "-Q", "ingest,default",
+            [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "INFO", "-Q", "ingest,default",
              "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-n", f"bench-{os.getpid()}-{concurrency}@%h"],
             cwd=BASE_DIR, env=dict(os.environ), stdout=self.out, stderr=subprocess.STDOUT,
         )
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while b"ready." not in self.log_path.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"worker did not start; see {self.log_path}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -241,7 +248,8 @@ def main() -> None:
                 stored = RawEvent.objects.count()
                 # 2. drain the backlog
                 worker = Worker(workers, tmp / f"worker{workers}.log")
-                time.sleep(3)  # worker boot
+                worker.wait_ready()
+                time.sleep(2 * workers)  # each pool process loads the sentiment models
                 kick()
                 seconds = wait_drained(timeout=3600)
                 made = interactions()
