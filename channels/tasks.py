@@ -38,3 +38,18 @@ def process_events_task() -> int:
 @brand_task(acks_late=True)
 def sweep_pending_events_task() -> int:
     return services.requeue_stale_pending()
+
+
+@brand_task(acks_late=True)
+def deliver_outbound_task() -> int:
+    from channels import outbox
+
+    return outbox.deliver_due_messages().sent
+
+
+@brand_task(acks_late=True)
+def sweep_outbound_task() -> int:
+    """Beat: deliver rows whose backoff has passed (scheduled in the database)."""
+    from channels import outbox
+
+    return outbox.deliver_due_messages().sent

@@ -35,5 +35,10 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "args": ("channels.tasks.sweep_pending_events_task",),
     },
+    "outbound-sweeper-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 5.0,
+        "args": ("channels.tasks.sweep_outbound_task",),
+    },
 }
 app.autodiscover_tasks()
