@@ -41,24 +41,39 @@ class BatchResult:
 
 
 def process_pending_batch(*, limit: int = BATCH_SIZE) -> BatchResult:
-    """Process up to `limit` pending raw events. Returns what happened."""
+    """Process up to `limit` pending raw events. Returns what happened.
+
+    When the batch fails as a whole (a database or subscriber error), it rolls back and
+    its events are processed one by one, so one poisonous event is isolated (attempts
+    counted, failed after MAX_ATTEMPTS) instead of holding back the other 499."""
+    claimed: list[int] = []
     try:
-        return _process(limit)
-    except Exception as error:  # a database or subscriber error: the batch rolled back
-        logger.exception("ingest batch failed; its events stay pending for a retry")
-        _record_batch_failure(limit, error)
-        raise
+        return _process(limit, claimed=claimed)
+    except Exception:
+        logger.exception("ingest batch failed; retrying its events one by one")
+    result = BatchResult(claimed=len(claimed))
+    for raw_id in claimed:
+        try:
+            single = _process(1, only_id=raw_id)
+        except Exception as error:
+            logger.exception("ingest event failed", extra={"raw_event": raw_id})
+            _record_failure(raw_id, error)
+            continue
+        result.interactions += single.interactions
+        result.failed += single.failed
+        result.unhandled += single.unhandled
+    return result
 
 
-def _process(limit: int) -> BatchResult:
+def _process(limit: int, *, claimed: list[int] | None = None, only_id: int | None = None) -> BatchResult:
     result = BatchResult()
     with transaction.atomic():
-        raws = list(
-            RawEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=RawEvent.Status.PENDING)
-            .select_related("connector")
-            .order_by("id")[:limit]
-        )
+        pending = RawEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(status=RawEvent.Status.PENDING)
+        if only_id is not None:
+            pending = pending.filter(pk=only_id)
+        raws = list(pending.select_related("connector").order_by("id")[:limit])
+        if claimed is not None:
+            claimed.extend(raw.pk for raw in raws)
         result.claimed = len(raws)
         if not raws:
             return result
@@ -193,16 +208,12 @@ def _mark(raws: list[RawEvent], outcome: dict[int, tuple[str, str, list[str]]]) 
         Connector.objects.filter(pk=connector_id).update(last_event_at=at)
 
 
-def _record_batch_failure(limit: int, error: Exception) -> None:
-    """Count an attempt on the oldest pending rows; past MAX_ATTEMPTS they are failed
-    (kept with the error, retryable from the dead-letter page)."""
+def _record_failure(raw_id: int, error: Exception) -> None:
+    """Count an attempt; past MAX_ATTEMPTS the event is failed (kept with its error,
+    retryable from the dead-letter page), before that it stays pending for the sweeper."""
+    message = f"{type(error).__name__}: {error}"[:2000]
     with transaction.atomic():
-        ids = list(
-            RawEvent.objects.select_for_update(skip_locked=True)
-            .filter(status=RawEvent.Status.PENDING).order_by("id").values_list("id", flat=True)[:limit]
-        )
-        message = f"{type(error).__name__}: {error}"[:2000]
-        RawEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1, error=message)
-        RawEvent.objects.filter(id__in=ids, attempts__gte=MAX_ATTEMPTS).update(
+        RawEvent.objects.filter(pk=raw_id, status=RawEvent.Status.PENDING).update(attempts=F("attempts") + 1, error=message)
+        RawEvent.objects.filter(pk=raw_id, status=RawEvent.Status.PENDING, attempts__gte=MAX_ATTEMPTS).update(
             status=RawEvent.Status.FAILED, processed_at=timezone.now()
         )
