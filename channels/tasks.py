@@ -53,3 +53,8 @@ def sweep_outbound_task() -> int:
     from channels import outbox
 
     return outbox.deliver_due_messages().sent
+
+
+@brand_task(acks_late=True)
+def purge_processed_raw_events_task() -> int:
+    return services.purge_processed_raw_events()

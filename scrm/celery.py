@@ -40,5 +40,10 @@ app.conf.beat_schedule = {
         "schedule": 5.0,
         "args": ("channels.tasks.sweep_outbound_task",),
     },
+    "raw-event-retention-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 3600.0,
+        "args": ("channels.tasks.purge_processed_raw_events_task",),
+    },
 }
 app.autodiscover_tasks()

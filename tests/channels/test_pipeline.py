@@ -50,3 +50,23 @@ def test_hostile_text_is_stored_as_sent_and_rendered_escaped(brand, hook_client,
     client, _admin = staff_client("Admin")
     page = client.get(f"/customers/{Interaction.objects.get().customer_id}/").content.decode()
     assert "<script>alert('x')</script>" not in page
+
+
+def test_processed_deliveries_are_purged_after_the_retention_period_but_dead_letters_stay(brand, hook_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from channels import services
+
+    connector = make_connector("web_api")
+    for item_id in ("old", "fresh"):
+        _api_event(hook_client, connector, item_id)
+    pipeline.process_pending_batch()
+    RawEvent.objects.create(connector=connector, received_at=timezone.now(), body=b"x", dedupe_key="dead",
+                            status="failed", processed_at=timezone.now() - timedelta(days=30))
+    old = RawEvent.objects.filter(status="done").order_by("id").first()
+    RawEvent.objects.filter(pk=old.pk).update(processed_at=timezone.now() - timedelta(days=8))
+    assert services.purge_processed_raw_events() == 1
+    assert set(RawEvent.objects.values_list("status", flat=True)) == {"done", "failed"}
+    assert Interaction.objects.count() == 2  # the timeline keeps what the deliveries said
