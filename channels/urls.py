@@ -14,5 +14,6 @@ urlpatterns = [
     path("channels/<int:connector_id>/", views.connector_edit, name="connector-edit"),
     path("channels/<int:connector_id>/test-event/", views.connector_test_event, name="connector-test-event"),
     path("channels/<int:connector_id>/events/", views.connector_events, name="connector-events"),
+    path("channels/<int:connector_id>/outbound/", views.connector_outbound, name="connector-outbound"),
     path("channels/<int:connector_id>/retry/", views.connector_retry, name="connector-retry"),
 ]

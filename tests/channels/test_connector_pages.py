@@ -73,7 +73,7 @@ def test_failed_events_show_their_error_and_can_be_retried(staff_client):
 def test_only_admins_manage_connectors(staff_client, role):
     client, _user = staff_client(role)
     connector = make_connector("x")
-    for url in ("/channels/", f"/channels/{connector.pk}/", f"/channels/{connector.pk}/events/"):
+    for url in ("/channels/", f"/channels/{connector.pk}/", f"/channels/{connector.pk}/events/", f"/channels/{connector.pk}/outbound/"):
         assert client.get(url).status_code == 403
     assert client.post(f"/channels/{connector.pk}/retry/").status_code == 403
 
@@ -85,7 +85,7 @@ def test_another_brands_connector_ids_and_tokens_are_404(staff_client, other_bra
     with tenant_context(other_brand):
         theirs = make_connector("x", name="beta-secret-connector")
         ids = (theirs.pk, theirs.webhook_token)
-    for url in (f"/channels/{ids[0]}/", f"/channels/{ids[0]}/events/"):
+    for url in (f"/channels/{ids[0]}/", f"/channels/{ids[0]}/events/", f"/channels/{ids[0]}/outbound/"):
         assert client.get(url).status_code == 404
     assert client.post(f"/channels/{ids[0]}/retry/").status_code == 404
     assert client.get(f"/hooks/{ids[1]}/", {"crc_token": "x"}).status_code == 404

@@ -106,3 +106,14 @@ def test_meta_rate_limits_are_retried_with_backoff_and_window_errors_are_final(b
     assert retried.error_code == "613" and retried.next_attempt_at > timezone.now()
     assert stranger.status == "failed" and stranger.error_code == "10/2018278"
     assert OutboundMessage.objects.filter(status="sent").count() == 1
+
+
+def test_the_outbound_page_shows_the_platforms_error_code(staff_client, wechat_sandbox):
+    client, _admin = staff_client("Admin")
+    connector = make_connector("wechat_oa", config={"appid": "wx1234567890", "api_base": wechat_sandbox.server.url},
+                               secrets={"token": "wechat-token", "app_secret": "wechat-app-secret"})
+    customer = _customer_who_wrote("wechat", timedelta(hours=1))
+    outbox.queue_message(connector=connector, recipient="o_never_wrote", text="<b>hi</b>", customer_id=customer.pk)
+    outbox.deliver_due_messages()
+    page = client.get(f"/channels/{connector.pk}/outbound/").content.decode()
+    assert "45015" in page and "response out of time limit" in page
