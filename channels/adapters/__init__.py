@@ -6,10 +6,12 @@ from channels.adapters.base import Accepted, Adapter, Rejected
 from channels.adapters.meta import MetaAdapter
 from channels.adapters.web_api import WebApiAdapter
 from channels.adapters.wechat import WeChatAdapter
+from channels.adapters.wecom import WeComAdapter
 from channels.adapters.x import XAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     "wechat_oa": WeChatAdapter(),
+    "wecom": WeComAdapter(),
     "facebook": MetaAdapter("facebook"),
     "instagram": MetaAdapter("instagram"),
     "x": XAdapter(),
