@@ -87,6 +87,19 @@ def wecom_contact_change(
     return Delivery(body=body.encode(), query=query, content_type="text/xml")
 
 
+# --- Weibo ---------------------------------------------------------------------------------
+
+
+def weibo_push(*, app_secret: str, receiver_id: str, sender_id: str, push_type: str = "text", text: str = "",
+               data: dict[str, Any] | None = None, created_at: str = "") -> Delivery:
+    created_at = created_at or time.strftime("%a %b %d %H:%M:%S +0800 %Y", time.gmtime(time.time() + 8 * 3600))
+    body = json.dumps({"type": push_type, "receiver_id": receiver_id, "sender_id": sender_id, "created_at": created_at,
+                       "text": text, "data": data or {}}, ensure_ascii=False).encode()
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    query = {"signature": signatures.sha1_sorted(app_secret, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    return Delivery(body=body, query=query)
+
+
 # --- Meta -------------------------------------------------------------------------------
 
 

@@ -36,7 +36,7 @@ def test_editing_with_blank_secrets_keeps_them(staff_client):
     assert connector.secret("app_secret") == "meta-app-secret"
 
 
-@pytest.mark.parametrize("kind", ["wechat_oa", "wecom", "facebook", "instagram", "x", "web_api", "orders"])
+@pytest.mark.parametrize("kind", ["wechat_oa", "wecom", "weibo", "facebook", "instagram", "x", "web_api", "orders"])
 def test_send_test_event_goes_through_the_real_accept_path(staff_client, kind):
     client, _admin = staff_client("Admin")
     connector = make_connector(kind)
