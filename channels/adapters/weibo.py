@@ -23,7 +23,6 @@ from channels.models import Connector, RawEvent
 from customers.models import Channel, IdentityKind, InteractionKind
 
 
-
 class WeiboAdapter(Adapter):
     kind = "weibo"
     content_types = ("application/json", "text/plain")
