@@ -204,8 +204,13 @@ def _mark(raws: list[RawEvent], outcome: dict[int, tuple[str, str, list[str]]]) 
     latest: dict[int, datetime] = {}
     for raw in raws:
         latest[raw.connector_id] = max(latest.get(raw.connector_id, raw.received_at), raw.received_at)
+    errors = {raw.connector_id: outcome[raw.pk][1] for raw in raws if outcome[raw.pk][0] == RawEvent.Status.FAILED}
+    now = timezone.now()
     for connector_id, at in sorted(latest.items()):  # one lock order: no deadlocks
-        Connector.objects.filter(pk=connector_id).update(last_event_at=at)
+        fields: dict[str, object] = {"last_event_at": at}
+        if connector_id in errors:
+            fields |= {"last_error": errors[connector_id][:2000], "last_error_at": now}
+        Connector.objects.filter(pk=connector_id).update(**fields)
 
 
 def _record_failure(raw_id: int, error: Exception) -> None:

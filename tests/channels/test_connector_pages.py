@@ -64,6 +64,7 @@ def test_failed_events_show_their_error_and_can_be_retried(staff_client):
     assert raw.status == "failed" and "JSON" in raw.error
     page = client.get(f"/channels/{connector.pk}/events/?status=failed").content.decode()
     assert "malformed JSON" in page
+    assert "malformed JSON" in client.get(f"/channels/{connector.pk}/").content.decode()  # the connector's last error
     client.post(f"/channels/{connector.pk}/retry/", {"event_ids": [raw.pk]})
     raw.refresh_from_db()
     assert raw.status == "pending" and raw.attempts == 0
