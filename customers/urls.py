@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import attribute_views, privacy_views, views
+from customers import attribute_views, import_views, privacy_views, views
 
 app_name = "customers"
 
@@ -24,4 +24,47 @@ urlpatterns = [
     path("attributes/<int:definition_id>/delete/", attribute_views.attribute_delete, name="attribute-delete"),
     path("<int:customer_id>/attributes/", attribute_views.customer_attributes, name="customer-attributes"),
     path("<int:customer_id>/attributes/save/", attribute_views.customer_attributes_save, name="customer-attributes-save"),
+]
+
+# Identity merges (customers/merge_views.py).
+from customers import merge_views  # noqa: E402
+
+urlpatterns += [
+    path("<int:customer_id>/merges/", merge_views.merge_panel, name="customer-merges"),
+    path(
+        "<int:customer_id>/merges/search/", merge_views.merge_search, name="customer-merge-search"
+    ),
+    path(
+        "<int:customer_id>/merges/with/<int:other_id>/",
+        merge_views.merge_confirm,
+        name="customer-merge-confirm",
+    ),
+    path("merges/<int:merge_id>/unmerge/", merge_views.merge_undo, name="merge-undo"),
+    path("merge-suggestions/", merge_views.suggestion_queue, name="merge-suggestions"),
+    path("merge-suggestions/run/", merge_views.suggestion_run_start, name="merge-suggestions-run"),
+    path(
+        "merge-suggestions/progress/",
+        merge_views.suggestion_run_progress,
+        name="merge-suggestions-progress",
+    ),
+    path(
+        "merge-suggestions/<int:suggestion_id>/accept/",
+        merge_views.suggestion_accept,
+        name="merge-suggestion-accept",
+    ),
+    path(
+        "merge-suggestions/<int:suggestion_id>/dismiss/",
+        merge_views.suggestion_dismiss,
+        name="merge-suggestion-dismiss",
+    ),
+]
+
+# Import and export (customers/import_views.py).
+urlpatterns += [
+    path("export.csv", import_views.customer_export, name="customer-export"),
+    path("imports/", import_views.import_list, name="import-list"),
+    path("imports/upload/", import_views.import_upload, name="import-upload"),
+    path("imports/<int:import_id>/", import_views.import_detail, name="import-detail"),
+    path("imports/<int:import_id>/mapping/", import_views.import_mapping, name="import-mapping"),
+    path("imports/<int:import_id>/errors.csv", import_views.import_error_report, name="import-error-report"),
 ]

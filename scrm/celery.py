@@ -16,8 +16,10 @@ app = CeleryApp("scrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in ("ingest", "outbound", "analytics", "default")]
 app.conf.task_routes = {
+    "channels.tasks.*_outbound_task": {"queue": "outbound"},
     "channels.*": {"queue": "ingest"},
     "scrm.tasks.*": {"queue": "default"},
+    "segments.tasks.*": {"queue": "analytics"},
 }
 app.conf.beat_schedule = {
     "worker-heartbeat": {
@@ -44,6 +46,16 @@ app.conf.beat_schedule = {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 3600.0,
         "args": ("channels.tasks.purge_processed_raw_events_task",),
+    },
+    "segments-refresh-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 900.0,
+        "args": ("segments.tasks.refresh_segments_task",),
+    },
+    "scores-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 6 * 3600.0,
+        "args": ("segments.tasks.compute_scores_task",),
     },
 }
 app.autodiscover_tasks()

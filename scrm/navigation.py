@@ -25,6 +25,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Home"), "home", ALL_ROLES, "home"),
     NavItem(_("Inbox"), "engagement:inbox", (Role.ADMIN, Role.AGENT), "inbox"),
     NavItem(_("Customers"), "customers:customer-list", ALL_ROLES, "users"),
+    NavItem(_("Merge suggestions"), "customers:merge-suggestions", ALL_ROLES, "users"),
     NavItem(_("Segments"), "segments:segment-list", (Role.ADMIN, Role.MARKETER), "filter"),
     NavItem(_("Campaigns"), "engagement:campaign-list", (Role.ADMIN, Role.MARKETER), "send"),
     NavItem(_("Listening"), "engagement:listening", (Role.ADMIN, Role.MARKETER), "ear"),

@@ -73,6 +73,12 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
     OutboundMessage.objects.create(connector=Connector.objects.create(kind="wechat_oa", name="OA"), customer=person,
                                    recipient="o-qiwen", payload={"text": f"Dear {NAME}"}, next_attempt_at=NOW)
     refresh_customer_aggregates(customer_ids=[person.pk, old.pk])
+    # segments: a membership with its "entered" event, and scores
+    from segments.scores import compute_scores
+    from segments.services import create_segment
+
+    create_segment(name="Hangzhou", rule={"all": [{"field": "city", "op": "eq", "value": "Hangzhou"}]})
+    compute_scores(now=NOW)
     return person
 
 

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from channels.models import Connector
 from customers.consent import preference_token
-from customers.models import AttributeDefinition, Customer, DataRequest
+from customers.models import AttributeDefinition, Customer, DataRequest, ImportJob
 from tests.conftest import make_staff
 
 MARKER = "beta-secret-7f3a"
@@ -31,7 +31,29 @@ ID_SOURCES = {
     ).pk,
     "definition_id": lambda: AttributeDefinition.objects.create(key="beta_secret", label=MARKER).pk,
     "token": lambda: preference_token(Customer.objects.create(display_name=f"{MARKER} prefs")),
+    # merges (customers/merge_views.py)
+    "other_id": lambda: Customer.objects.create(display_name=f"{MARKER} other").pk,
+    "merge_id": lambda: _beta_merge().pk,
+    "suggestion_id": lambda: _beta_suggestion().pk,
+    "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
+    "segment_id": lambda: __import__("segments.models").models.Segment.objects.create(name=f"{MARKER} segment", rule={"all": []}).pk,
 }
+
+
+def _beta_merge():  # noqa: ANN202
+    from customers.merging import merge
+
+    make = Customer.objects.create
+    return merge(make(display_name=MARKER), make(display_name=MARKER), rule="manual")
+
+
+def _beta_suggestion():  # noqa: ANN202
+    from customers.models import MergeSuggestion
+
+    a, b = (Customer.objects.create(display_name=MARKER) for _ in range(2))
+    return MergeSuggestion.objects.create(customer_a=a, customer_b=b, score=1.0)
+
+
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
 
