@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from channels.models import Connector, OutboundMessage
 from customers import attributes, consent, privacy
 from customers.models import (
     AttributeDefinition,
@@ -69,6 +70,8 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
                                    score=0.8, reasons=[f"similar name {NAME}"])
     DataRequest.objects.create(customer=person, subject_label=f"#{person.pk}", kind="export", status="failed",
                                reason="an earlier request")
+    OutboundMessage.objects.create(connector=Connector.objects.create(kind="wechat_oa", name="OA"), customer=person,
+                                   recipient="o-qiwen", payload={"text": f"Dear {NAME}"}, next_attempt_at=NOW)
     refresh_customer_aggregates(customer_ids=[person.pk, old.pk])
     # segments: a membership with its "entered" event, and scores
     from segments.scores import compute_scores

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
+from channels.models import Connector
 from customers.consent import preference_token
 from customers.models import AttributeDefinition, Customer, DataRequest, ImportJob
 from tests.conftest import make_staff
@@ -22,6 +23,8 @@ MARKER = "beta-secret-7f3a"
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
+    "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
+    "webhook_token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
     "data_request_id": lambda: DataRequest.objects.create(
         customer=Customer.objects.create(display_name=f"{MARKER} subject"), subject_label=MARKER,
         kind="export", status="done", file="data-requests/x.zip",
