@@ -37,9 +37,13 @@ def _bump_generation(**_kwargs: Any) -> None:
 
     def bump() -> None:
         try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:  # no counter yet
-            cache.set(GENERATION_KEY, 1, timeout=None)
+            try:
+                cache.incr(GENERATION_KEY)
+            except ValueError:  # no counter yet
+                cache.set(GENERATION_KEY, 1, timeout=None)
+        except RedisError:  # other processes forget within CHECK_EVERY once Redis is back
+            logger.warning("routing generation not bumped: Redis unavailable")
+            _state["generation"] = None
 
     transaction.on_commit(bump)
 
