@@ -21,6 +21,7 @@ __all__ = [
     "Message",
     "Monitor",
     "Priority",
+    "Resolution",
     "RoutingRule",
     "SlaPolicy",
     "Team",
@@ -183,6 +184,9 @@ class Conversation(models.Model):
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    # The current wait missed its first-response target (set at reply or reassignment).
+    sla_breached = models.BooleanField(_("SLA missed"), default=False)
+    reassignments = models.PositiveSmallIntegerField(default=0)
     # When this episode opened (first message or reopening) and when it was resolved.
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
@@ -255,6 +259,11 @@ class Message(models.Model):
     mentions = models.JSONField(default=list, blank=True)
     # The reply form's one-time key: a resubmitted form never sends twice.
     client_key = models.CharField(max_length=64, blank=True)
+    # On a reply that ended a wait: seconds since the wait began, and whether it met the
+    # first-response target (reports read these, per agent and team).
+    response_seconds = models.FloatField(null=True, blank=True)
+    sla_met = models.BooleanField(null=True, blank=True)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(_("created"))
 
     class Meta:
@@ -267,6 +276,26 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} · {self.text[:40]}"
+
+
+class Resolution(models.Model):
+    """One resolved episode of a conversation, kept for the reports."""
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="resolutions")
+    channel = models.CharField(max_length=16)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(db_index=True)
+    seconds = models.FloatField()
+    sla_met = models.BooleanField()
+
+    class Meta:
+        verbose_name = _("resolution")
+        verbose_name_plural = _("resolutions")
 
 
 class CannedReply(models.Model):
