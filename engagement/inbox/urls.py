@@ -1,3 +1,21 @@
 """Inbox URLs, mounted at /inbox/ inside the `engagement` namespace."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from engagement.inbox import views
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("list/", views.conversation_list, name="inbox-list"),
+    path("reports/", views.inbox_reports, name="inbox-reports"),
+    path("availability/", views.availability, name="inbox-availability"),
+    path("c/<int:conversation_id>/", views.conversation, name="inbox-conversation"),
+    path("c/<int:conversation_id>/thread/", views.conversation_thread, name="inbox-thread"),
+    path("c/<int:conversation_id>/presence/", views.conversation_presence, name="inbox-presence"),
+    path("c/<int:conversation_id>/reply/", views.conversation_reply, name="inbox-reply"),
+    path("c/<int:conversation_id>/note/", views.conversation_note, name="inbox-note"),
+    path("c/<int:conversation_id>/canned/<int:canned_id>/", views.canned_reply, name="inbox-canned"),
+    path(
+        "c/<int:conversation_id>/<str:action>/", views.conversation_action, name="inbox-action",
+    ),
+]
