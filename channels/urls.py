@@ -5,7 +5,7 @@ from channels import views, webhooks
 app_name = "channels"
 
 urlpatterns = [
-    path("hooks/<str:token>/", webhooks.webhook, name="webhook"),
+    path("hooks/<str:webhook_token>/", webhooks.webhook, name="webhook"),
     path("api/v1/events", webhooks.api_events, name="api-events"),
     path("api/v1/orders", webhooks.api_orders, name="api-orders"),
     path("api/v1/openapi.json", views.openapi_schema, name="api-schema"),

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class CustomersConfig(AppConfig):
     name = "customers"
+
+    def ready(self) -> None:
+        # Registers the data-request tasks (they live beside their services, not in a
+        # tasks.py that Celery's autodiscovery would find) and the customer-table registry.
+        from customers import privacy  # noqa: F401

@@ -35,6 +35,11 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "args": ("channels.tasks.sweep_pending_events_task",),
     },
+    "outbound-sweeper-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 5.0,
+        "args": ("channels.tasks.sweep_outbound_task",),
+    },
     # Inbox: requeue conversations whose assignee missed the SLA; wake snoozed ones.
     "inbox-sla-fan-out": {
         "task": "scrm.tasks.fan_out_task",

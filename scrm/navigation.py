@@ -30,6 +30,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem(_("Listening"), "engagement:listening", (Role.ADMIN, Role.MARKETER), "ear"),
     NavItem(_("Channels"), "channels:connector-list", (Role.ADMIN,), "plug"),
     NavItem(_("Import"), "customers:import-list", (Role.ADMIN, Role.MARKETER), "upload"),
+    NavItem(_("Data requests"), "customers:data-request-list", (Role.ADMIN,), "lock"),
+    NavItem(_("Attributes"), "customers:attribute-schema", (Role.ADMIN,), "sliders"),
     NavItem(_("Staff"), "staff:staff-list", (Role.ADMIN,), "shield"),
     NavItem(_("Audit log"), "staff:audit-log", (Role.ADMIN,), "list"),
     NavItem(_("System"), "staff:system", (Role.ADMIN,), "activity"),

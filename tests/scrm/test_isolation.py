@@ -13,7 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
 from channels.models import Connector
-from customers.models import Customer
+from customers.consent import preference_token
+from customers.models import AttributeDefinition, Customer, DataRequest
 from tests.conftest import make_staff
 
 MARKER = "beta-secret-7f3a"
@@ -23,7 +24,13 @@ ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
     "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
-    "token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
+    "webhook_token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
+    "data_request_id": lambda: DataRequest.objects.create(
+        customer=Customer.objects.create(display_name=f"{MARKER} subject"), subject_label=MARKER,
+        kind="export", status="done", file="data-requests/x.zip",
+    ).pk,
+    "definition_id": lambda: AttributeDefinition.objects.create(key="beta_secret", label=MARKER).pk,
+    "token": lambda: preference_token(Customer.objects.create(display_name=f"{MARKER} prefs")),
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
