@@ -163,6 +163,8 @@ class Conversation(models.Model):
         "channels.Connector", on_delete=models.CASCADE, related_name="conversations", verbose_name=_("connector")
     )
     channel = models.CharField(_("channel"), max_length=16)
+    # The platform handle replies go to: the one the customer last wrote from.
+    recipient = models.CharField(_("recipient"), max_length=255, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
     assignee = models.ForeignKey(
@@ -255,6 +257,10 @@ class Message(models.Model):
         _("delivery"), max_length=16, choices=Delivery.choices, default=Delivery.RECEIVED
     )
     delivery_error = models.TextField(_("delivery error"), blank=True)
+    # An agent's reply goes out through the channels outbox; its row carries the delivery.
+    outbound = models.OneToOneField(
+        "channels.OutboundMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="inbox_message"
+    )
     # Users named with @username in a note.
     mentions = models.JSONField(default=list, blank=True)
     # The reply form's one-time key: a resubmitted form never sends twice.

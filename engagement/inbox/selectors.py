@@ -89,6 +89,18 @@ def inbox_fingerprint() -> str:
     return latest.isoformat() if latest else "empty"
 
 
+def thread_fingerprint(conversation_id: int) -> str | None:
+    """Changes with the conversation and with the delivery state of its replies."""
+    row = Conversation.objects.filter(pk=conversation_id).values_list("version", "updated_at").first()
+    if row is None:
+        return None
+    deliveries = (
+        Message.objects.filter(conversation_id=conversation_id, outbound__isnull=False)
+        .values_list("outbound__status").annotate(n=Count("id")).order_by("outbound__status")
+    )
+    return f"{row[0]}-{row[1].timestamp()}-" + ".".join(f"{status}{n}" for status, n in deliveries)
+
+
 def conversation_for_agent(conversation_id: int) -> Conversation:
     return Conversation.objects.select_related("customer", "connector", "assignee", "team").get(pk=conversation_id)
 
@@ -96,7 +108,7 @@ def conversation_for_agent(conversation_id: int) -> Conversation:
 def thread(conversation: Conversation) -> list[Message]:
     """The latest messages, oldest first."""
     latest = list(
-        conversation.messages.select_related("author").order_by("-created_at", "-id")[:THREAD_LIMIT]
+        conversation.messages.select_related("author", "outbound").order_by("-created_at", "-id")[:THREAD_LIMIT]
     )
     latest.reverse()
     return latest

@@ -22,8 +22,11 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels import outbox
 from channels.hooks import NewInteraction
+from channels.models import OutboundMessage
 from customers.models import CustomerTag, InteractionKind
+from customers.resolution import VIA_IDENTITY
 from engagement.inbox import routing, windows
 from engagement.inbox.models import (
     AgentProfile,
@@ -90,8 +93,8 @@ def sla_targets() -> Targets:
 
 _ENSURE_SQL = """
 INSERT INTO {table} (customer_id, connector_id, channel, status, priority, labels, language, unread_count,
-                     version, sla_breached, reassignments, created_at, updated_at, last_message_preview)
-SELECT c, k, ch, 'resolved', %s, '[]'::jsonb, '', 0, 1, false, 0, now(), now(), ''
+                     version, sla_breached, reassignments, created_at, updated_at, last_message_preview, recipient)
+SELECT c, k, ch, 'resolved', %s, '[]'::jsonb, '', 0, 1, false, 0, now(), now(), '', ''
 FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS t(c, k, ch)
 ON CONFLICT (customer_id, connector_id) DO NOTHING
 RETURNING id
@@ -127,6 +130,10 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
         conversation.last_message_at = max(conversation.last_message_at or batch[-1].occurred_at, batch[-1].occurred_at)
         conversation.last_inbound_at = max(conversation.last_inbound_at or batch[-1].occurred_at, batch[-1].occurred_at)
         conversation.last_message_preview = _preview(batch[-1])
+        conversation.recipient = next(
+            (str(i.metadata.get(VIA_IDENTITY, {}).get("value", "")) for i in reversed(batch) if i.metadata.get(VIA_IDENTITY)),
+            conversation.recipient,
+        )
         conversation.unread_count += len(batch)
         conversation.language = next((i.language for i in reversed(batch) if i.language), conversation.language)
         conversation.sentiment = _recent_sentiment(conversation.sentiment, [i.sentiment for i in batch])
@@ -150,7 +157,7 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
     Conversation.objects.bulk_update(conversations, [
         "status", "priority", "team", "labels", "assignee", "queued_at", "opened_at", "resolved_at", "snoozed_until",
         "sla_breached", "awaiting_since", "first_response_due_at", "resolution_due_at", "last_message_at",
-        "last_inbound_at", "last_message_preview", "unread_count", "language", "sentiment", "version", "updated_at",
+        "last_inbound_at", "last_message_preview", "recipient", "unread_count", "language", "sentiment", "version", "updated_at",
     ])
     drain_queues({conversation.team_id for conversation in opened})
 
@@ -355,7 +362,7 @@ def set_availability(*, user: User, availability: str, capacity: int | None = No
 
 
 def _locked(conversation_id: int) -> Conversation:
-    return Conversation.objects.select_for_update().get(pk=conversation_id)
+    return Conversation.objects.select_for_update(of=("self",)).select_related("connector").get(pk=conversation_id)
 
 
 def _touch(conversation: Conversation, fields: list[str]) -> None:
@@ -366,7 +373,7 @@ def _touch(conversation: Conversation, fields: list[str]) -> None:
 def send_reply(
     *, conversation_id: int, author: User, text: str, version: int, client_key: str, now: datetime | None = None,
 ) -> Message:
-    """Record an agent's reply (delivery queued for the outbox). Refuses when the
+    """Record an agent's reply and queue it in the channels outbox (same transaction). Refuses when the
     conversation changed since `version`, or when the platform's reply window is closed.
     A repeated `client_key` returns the first message instead of sending again."""
     text = text.replace("\x00", "\ufffd").strip()
@@ -385,6 +392,13 @@ def send_reply(
         window = windows.reply_window(channel=conversation.channel, last_inbound_at=conversation.last_inbound_at, now=now)
         if not window.can_reply:
             raise InboxError(f"{window.reason} {window.alternatives}")
+        if not conversation.recipient:
+            raise InboxError(_("This conversation has no platform handle to reply to."))
+        payload = {"text": text, "tag": "HUMAN_AGENT"} if window.needs_tag else {"text": text}
+        queued = outbox.queue_message(
+            connector=conversation.connector, recipient=conversation.recipient, payload=payload,
+            customer_id=conversation.customer_id, purpose=OutboundMessage.Purpose.SERVICE,
+        )
         response_seconds = sla_met = None
         if conversation.awaiting_since is not None:
             response_seconds = max((now - conversation.awaiting_since).total_seconds(), 0.0)
@@ -393,9 +407,8 @@ def send_reply(
             conversation.sla_breached = conversation.sla_breached or not sla_met
         message = Message.objects.create(
             conversation=conversation, direction=Message.Direction.OUT, text=text, author=author,
-            delivery_status=Message.Delivery.QUEUED, client_key=client_key, created_at=now,
+            delivery_status=Message.Delivery.QUEUED, client_key=client_key, created_at=now, outbound=queued,
             response_seconds=response_seconds, sla_met=sla_met, team_id=conversation.team_id,
-            attachments=[{"type": "tag", "url": "", "title": "HUMAN_AGENT"}] if window.needs_tag else [],
         )
         conversation.first_response_at = conversation.first_response_at or now
         conversation.awaiting_since = conversation.first_response_due_at = None

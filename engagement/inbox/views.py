@@ -46,10 +46,10 @@ def _list_etag(request: HttpRequest) -> str:
 
 
 def _thread_etag(request: HttpRequest, conversation_id: int) -> str | None:
-    row = Conversation.objects.filter(pk=conversation_id).values_list("version", "updated_at").first()
-    if row is None:
+    fingerprint = selectors.thread_fingerprint(conversation_id)
+    if fingerprint is None:
         return None  # the view answers 404
-    return f"t{request.user.pk}-{get_language()}-{row[0]}-{row[1].timestamp()}"
+    return f"t{request.user.pk}-{get_language()}-{fingerprint}"
 
 
 def _conversation_or_404(conversation_id: int) -> Conversation:

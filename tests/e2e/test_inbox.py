@@ -1,6 +1,6 @@
 """Browser: a WeChat message signed by the sandbox goes through the real webhook, a real
 worker files it, and it appears in the agent's open inbox without a reload; the agent
-replies and the reply shows in the thread (queued for the outbox)."""
+replies, the outbox worker delivers it to the WeChat sandbox, and the thread shows it sent."""
 
 from __future__ import annotations
 
@@ -26,9 +26,13 @@ def _wechat_sandbox() -> WeChatSandbox:
 
 
 def test_a_wechat_message_appears_live_and_the_agent_replies(page: Page, live_server_url, celery_worker, committed_brand):
-    # given a brand with a WeChat connector and an online agent in the default team
+    # given a brand whose WeChat connector talks to a running sandbox, and an online agent
+    wechat = _wechat_sandbox().start()
+    request_stop = wechat.stop
     with tenant_context(committed_brand):
         connectors = ensure_sandbox_connectors()
+        connectors["wechat_oa"].config["api_base"] = wechat.server.url
+        connectors["wechat_oa"].save(update_fields=["config"])
         agent = make_staff("Agent", username="mei")
         AgentProfile.objects.create(user=agent, availability=AgentProfile.Availability.ONLINE, capacity=5)
         Team.objects.create(name="Support", is_default=True).members.add(agent)
@@ -44,7 +48,6 @@ def test_a_wechat_message_appears_live_and_the_agent_replies(page: Page, live_se
 
     # when the customer writes on WeChat (signed, AES safe mode, through the webhook)
     sender = WebhookSender(live_server_url, committed_brand.primary_host())
-    wechat = _wechat_sandbox()
     answer = sender.post(f"/hooks/{connectors['wechat_oa'].webhook_token}/", wechat.text("o_customer_1", "我的快递到哪了？<b>急</b>"))
     assert answer.body == b"success"
 
@@ -66,10 +69,14 @@ def test_a_wechat_message_appears_live_and_the_agent_replies(page: Page, live_se
     page.keyboard.type("明天送到，请放心 🙏")
     page.get_by_test_id("send").click()
     expect(page.get_by_test_id("message-out")).to_contain_text("明天送到，请放心 🙏")
-    expect(page.get_by_test_id("delivery")).to_contain_text("Queued")
     with tenant_context(committed_brand):
         reply = wait_until(lambda: Message.objects.filter(direction="out").first())
         assert reply.author_id == agent.pk and reply.conversation.assignee_id == agent.pk
+    # and the sandbox platform receives the reply; the thread updates to "Sent" by itself
+    sent = wait_until(lambda: wechat.sent, timeout=30)
+    assert sent[0]["touser"] == "o_customer_1" and sent[0]["text"]["content"] == "明天送到，请放心 🙏"
+    expect(page.get_by_test_id("delivery")).to_contain_text("Sent", timeout=15_000)
+    request_stop()
 
     # the ? overlay documents the shortcuts
     page.locator("body").press("?")

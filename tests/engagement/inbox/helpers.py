@@ -21,15 +21,16 @@ def inbound(
 ) -> hooks.NewInteraction:
     """Record an inbound message interaction and return what the pipeline would publish."""
     at = at or timezone.now()
+    metadata = {"via_identity": {"kind": "wechat_openid", "scope": "", "value": f"o_{customer.pk}"}, **(metadata or {})}
     interaction = Interaction.objects.create(
         customer=customer, channel=connector.channel, kind=InteractionKind.MESSAGE_IN, occurred_at=at, text=text,
         external_id=f"test:{next(_ids)}:{at.timestamp()}", language=language, sentiment=sentiment,
-        metadata=metadata or {},
+        metadata=metadata,
     )
     return hooks.NewInteraction(
         id=interaction.pk, customer_id=customer.pk, channel=connector.channel, kind=interaction.kind,
         occurred_at=at, text=text, external_id=interaction.external_id, connector_id=connector.pk,
-        language=language, sentiment=sentiment, metadata=metadata or {},
+        language=language, sentiment=sentiment, metadata=metadata,
     )
 
 

@@ -94,9 +94,34 @@ def test_reply_is_recorded_queued_and_shown(agent_client, wechat):
     )
     assert response.status_code == 200 and "On its way!" in response.content.decode()
     reply = Message.objects.get(direction="out")
-    assert (reply.author, reply.delivery_status, reply.sla_met) == (user, "queued", True)
+    assert (reply.author, reply.outbound.status, reply.sla_met) == (user, "queued", True)
     conversation.refresh_from_db()
     assert conversation.status == "pending" and conversation.assignee == user and conversation.awaiting_since is None
+
+
+def test_a_reply_goes_through_the_outbox_to_the_platform(agent_client, brand):
+    from channels import outbox
+    from channels.sandboxes.wechat import WeChatSandbox
+
+    client, _user = agent_client
+    sandbox = WeChatSandbox(token="wechat-token", appid="wx1234567890", app_secret="wechat-app-secret").start()
+    try:
+        connector = make_connector("wechat_oa", config={"appid": "wx1234567890", "api_base": sandbox.server.url},
+                                   secrets={"token": "wechat-token", "app_secret": "wechat-app-secret"})
+        conversation = _conversation(connector)
+        sandbox.last_inbound[f"o_{conversation.customer_id}"] = timezone.now().timestamp()
+        client.post(reverse("engagement:inbox-reply", args=[conversation.pk]),
+                    {"text": "您好，已发货", "version": conversation.version, "client_key": "out-1"})
+        reply = Message.objects.get(direction="out")
+        assert reply.outbound.recipient == f"o_{conversation.customer_id}" and reply.outbound.status == "queued"
+        # when the outbox delivers
+        assert outbox.deliver_due_messages().sent == 1
+        # then the platform got it and the thread shows it sent
+        assert sandbox.sent == [{"touser": f"o_{conversation.customer_id}", "msgtype": "text", "text": {"content": "您好，已发货"}}]
+        thread = client.get(reverse("engagement:inbox-thread", args=[conversation.pk])).content.decode()
+        assert 'delivery-sent' in thread
+    finally:
+        sandbox.stop()
 
 
 def test_two_agents_never_double_send(staff_client, wechat):
