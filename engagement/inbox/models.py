@@ -303,6 +303,9 @@ class Resolution(models.Model):
         verbose_name = _("resolution")
         verbose_name_plural = _("resolutions")
 
+    def __str__(self) -> str:
+        return f"{self.conversation_id} · {self.resolved_at:%Y-%m-%d %H:%M}"
+
 
 class CannedReply(models.Model):
     """A saved answer; {{ customer.display_name|fallback }}-style variables are filled in

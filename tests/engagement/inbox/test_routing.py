@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engagement.inbox.routing import Agent, Facts, Rule, Waiting, matches, plan_assignments, queue_order, route
+from engagement.inbox.routing import (
+    Agent,
+    Facts,
+    Rule,
+    Waiting,
+    matches,
+    plan_assignments,
+    queue_order,
+    route,
+)
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
