@@ -180,8 +180,8 @@ def poll_round(port: int, host: str, cookies: list[str], sample: list[int], *, c
 
 def naive_list(user_id: int, repeats: int) -> list[float]:
     """OFFSET page + COUNT(*) per view + one customer query per row, in process."""
-    from engagement.inbox.models import Conversation
     from customers.models import Customer
+    from engagement.inbox.models import Conversation
 
     timings = []
     for _ in range(repeats):

@@ -7,6 +7,7 @@ class EngagementConfig(AppConfig):
     def ready(self) -> None:
         from channels import hooks
         from customers.merging import register_customer_relation
+        from engagement.inbox import mentions
         from engagement.inbox import services as inbox
         from engagement.inbox import tasks  # noqa: F401 - registers the inbox's Celery tasks
         from engagement.inbox.models import Conversation, Mention
@@ -16,3 +17,4 @@ class EngagementConfig(AppConfig):
         register_customer_relation(Conversation)
         register_customer_relation(Mention)
         hooks.subscribe(inbox.record_inbound_messages)
+        hooks.subscribe(mentions.record_mentions)

@@ -352,6 +352,9 @@ class Mention(models.Model):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="mentions"
     )
+    connector = models.ForeignKey(
+        "channels.Connector", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     channel = models.CharField(_("channel"), max_length=16)
     author = models.CharField(_("author"), max_length=200, blank=True)
     reach = models.PositiveIntegerField(_("reach"), default=0)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from engagement.inbox import views
+from engagement.inbox import listening_views, views
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
@@ -15,7 +15,10 @@ urlpatterns = [
     path("c/<int:conversation_id>/reply/", views.conversation_reply, name="inbox-reply"),
     path("c/<int:conversation_id>/note/", views.conversation_note, name="inbox-note"),
     path("c/<int:conversation_id>/canned/<int:canned_id>/", views.canned_reply, name="inbox-canned"),
-    path(
-        "c/<int:conversation_id>/<str:action>/", views.conversation_action, name="inbox-action",
-    ),
+    path("c/<int:conversation_id>/<str:action>/", views.conversation_action, name="inbox-action"),
+    # Listening lives beside the inbox: its mentions become conversations.
+    path("listening/", listening_views.listening_dashboard, name="listening"),
+    path("listening/feed/", listening_views.listening_feed, name="listening-feed"),
+    path("listening/monitors/", listening_views.monitor_create, name="listening-monitor-create"),
+    path("listening/mentions/<int:mention_id>/reply/", listening_views.mention_reply, name="listening-mention-reply"),
 ]
