@@ -7,9 +7,11 @@ class EngagementConfig(AppConfig):
     def ready(self) -> None:
         from channels import hooks
         from customers.merging import register_customer_relation
-        from engagement.inbox import mentions
+        from engagement.inbox import (
+            mentions,
+            tasks,  # noqa: F401 - registers the inbox's Celery tasks
+        )
         from engagement.inbox import services as inbox
-        from engagement.inbox import tasks  # noqa: F401 - registers the inbox's Celery tasks
         from engagement.inbox.models import Conversation, Mention
 
         # Merges carry conversations and mentions to the surviving profile; a conversation
