@@ -14,6 +14,7 @@ from customers.models import InteractionKind
 from customers.resolution import VIA_IDENTITY
 from engagement.inbox import listening
 from engagement.inbox.models import Conversation, Mention, Message, Monitor
+from engagement.inbox.services import without_nul
 
 PUBLIC_KINDS = frozenset({InteractionKind.COMMENT, InteractionKind.MENTION})
 
@@ -43,7 +44,7 @@ def record_mentions(interactions: Sequence[NewInteraction]) -> int:
                 rows.append(Mention(
                     monitor=monitor, interaction_id=item.id, customer_id=item.customer_id,
                     connector_id=item.connector_id, channel=item.channel, author=_author(item), reach=_reach(item),
-                    text=item.text, sentiment=item.sentiment, language=item.language, occurred_at=item.occurred_at,
+                    text=without_nul(item.text), sentiment=item.sentiment, language=item.language, occurred_at=item.occurred_at,
                 ))
     Mention.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
@@ -51,7 +52,8 @@ def record_mentions(interactions: Sequence[NewInteraction]) -> int:
 
 def _author(item: NewInteraction) -> str:
     metadata = item.metadata
-    return str(metadata.get("screen_name") or metadata.get("author") or (metadata.get(VIA_IDENTITY) or {}).get("value", ""))[:200]
+    via = metadata.get(VIA_IDENTITY) if isinstance(metadata.get(VIA_IDENTITY), dict) else {}
+    return without_nul(str(metadata.get("screen_name") or metadata.get("author") or via.get("value", "")))[:200]
 
 
 def _reach(item: NewInteraction) -> int:

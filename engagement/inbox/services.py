@@ -131,7 +131,8 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
         conversation.last_inbound_at = max(conversation.last_inbound_at or batch[-1].occurred_at, batch[-1].occurred_at)
         conversation.last_message_preview = _preview(batch[-1])
         conversation.recipient = next(
-            (str(i.metadata.get(VIA_IDENTITY, {}).get("value", "")) for i in reversed(batch) if i.metadata.get(VIA_IDENTITY)),
+            (without_nul(str(i.metadata[VIA_IDENTITY].get("value", "")))[:255] for i in reversed(batch)
+             if isinstance(i.metadata.get(VIA_IDENTITY), dict)),
             conversation.recipient,
         )
         conversation.unread_count += len(batch)
@@ -142,7 +143,7 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
         messages += [
             Message(
                 conversation_id=conversation.pk, direction=Message.Direction.IN, interaction_id=item.id,
-                text=item.text, attachments=_attachments(item.metadata),
+                text=without_nul(item.text), attachments=_attachments(item.metadata),
                 delivery_status=Message.Delivery.RECEIVED, created_at=item.occurred_at,
             )
             for item in batch
@@ -214,8 +215,13 @@ def _route(opened: list[Conversation], by_key: dict[tuple[int, int], list[NewInt
         conversation.queued_at = now
 
 
+def without_nul(text: str) -> str:
+    """NUL is the one character PostgreSQL text and jsonb cannot hold; all else is kept."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _preview(item: NewInteraction) -> str:
-    text = " ".join(item.text.split())
+    text = " ".join(without_nul(item.text).split())
     if not text:
         kind = item.metadata.get("msg_type") or ",".join(item.metadata.get("attachments", [])[:1]) or "message"
         text = f"[{kind}]"
@@ -243,7 +249,7 @@ def _attachments(metadata: dict) -> list[dict[str, str]]:
             found.append({"type": str(attachment.get("type", "file")), "url": url})
         else:
             found.append({"type": str(attachment), "url": ""})
-    return found
+    return [{key: without_nul(value)[:2000] for key, value in item.items()} for item in found]
 
 
 # --- the queue ------------------------------------------------------------------------
@@ -376,7 +382,7 @@ def send_reply(
     """Record an agent's reply and queue it in the channels outbox (same transaction). Refuses when the
     conversation changed since `version`, or when the platform's reply window is closed.
     A repeated `client_key` returns the first message instead of sending again."""
-    text = text.replace("\x00", "\ufffd").strip()
+    text = without_nul(text).strip()
     if not text:
         raise InboxError(_("Write a reply first."))
     now = now or timezone.now()
@@ -432,7 +438,7 @@ MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 
 def add_note(*, conversation_id: int, author: User, text: str) -> Message:
     """An internal note; @username mentions of existing staff are recorded on it."""
-    text = text.replace("\x00", "\ufffd").strip()
+    text = without_nul(text).strip()
     if not text:
         raise InboxError(_("Write a note first."))
     names = set(MENTION.findall(text))

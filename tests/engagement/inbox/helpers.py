@@ -19,11 +19,12 @@ def inbound(
     customer: Customer, connector, text: str = "hello", *, at: datetime | None = None,  # noqa: ANN001
     language: str = "", sentiment: float | None = None, metadata: dict | None = None,
 ) -> hooks.NewInteraction:
-    """Record an inbound message interaction and return what the pipeline would publish."""
+    """Record an inbound message interaction and return what the pipeline would publish
+    (the published text is as the platform sent it, NUL bytes included)."""
     at = at or timezone.now()
     metadata = {"via_identity": {"kind": "wechat_openid", "scope": "", "value": f"o_{customer.pk}"}, **(metadata or {})}
     interaction = Interaction.objects.create(
-        customer=customer, channel=connector.channel, kind=InteractionKind.MESSAGE_IN, occurred_at=at, text=text,
+        customer=customer, channel=connector.channel, kind=InteractionKind.MESSAGE_IN, occurred_at=at, text=text.replace("\x00", "\ufffd"),
         external_id=f"test:{next(_ids)}:{at.timestamp()}", language=language, sentiment=sentiment,
         metadata=metadata,
     )

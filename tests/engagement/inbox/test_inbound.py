@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -127,6 +128,13 @@ def test_merging_customers_moves_their_conversations(wechat):
     deliver(inbound(merged, wechat))
     merge(kept, merged, rule=MergeRule.MANUAL)
     assert Conversation.objects.get().customer_id == kept.pk
+
+
+def test_nul_bytes_from_the_platform_are_stored_safely(wechat):
+    item = inbound(CustomerFactory(), wechat, "a\x00b")
+    deliver(replace(item, metadata={**item.metadata, "picurl": "https://x.example/\x00.png"}))
+    message = Message.objects.get()
+    assert message.text == "a\ufffdb" and message.attachments[0]["url"] == "https://x.example/\ufffd.png"
 
 
 def test_other_interaction_kinds_do_not_open_conversations(wechat):
