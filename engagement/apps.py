@@ -9,6 +9,7 @@ class EngagementConfig(AppConfig):
         from customers.merging import register_customer_relation
         from engagement.inbox import (
             mentions,
+            privacy,
             tasks,  # noqa: F401 - registers the inbox's Celery tasks
         )
         from engagement.inbox import services as inbox
@@ -18,5 +19,6 @@ class EngagementConfig(AppConfig):
         # whose twin (same connector) the survivor already has stays where it is.
         register_customer_relation(Conversation)
         register_customer_relation(Mention)
+        privacy.register()
         hooks.subscribe(inbox.record_inbound_messages)
         hooks.subscribe(mentions.record_mentions)

@@ -10,7 +10,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from engagement.inbox import services
 from engagement.inbox.models import CannedReply, RoutingRule, SlaPolicy, Team
-from engagement.inbox.settings_forms import CannedReplyForm, RoutingRuleForm, SlaPolicyForm, TeamForm
+from engagement.inbox.settings_forms import (
+    CannedReplyForm,
+    RoutingRuleForm,
+    SlaPolicyForm,
+    TeamForm,
+)
 from scrm.staff.roles import Role, roles_required
 from scrm.staff.services import record_audit
 
@@ -39,11 +44,11 @@ def _kind_or_404(kind: str) -> tuple[type, type]:
 
 @require_http_methods(["GET", "POST"])
 @roles_required(Role.ADMIN)
-def setting_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
+def setting_edit(request: HttpRequest, kind: str, setting_id: int | None = None) -> HttpResponse:
     model, form_class = _kind_or_404(kind)
     instance = None
-    if pk is not None:
-        instance = model.objects.filter(pk=pk).first()
+    if setting_id is not None:
+        instance = model.objects.filter(pk=setting_id).first()
         if instance is None:
             raise Http404
     elif kind == "sla":
@@ -62,9 +67,9 @@ def setting_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Http
 
 @require_POST
 @roles_required(Role.ADMIN)
-def setting_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def setting_delete(request: HttpRequest, kind: str, setting_id: int) -> HttpResponse:
     model, _form = _kind_or_404(kind)
-    instance = model.objects.filter(pk=pk).first()
+    instance = model.objects.filter(pk=setting_id).first()
     if instance is None:
         raise Http404
     with transaction.atomic():

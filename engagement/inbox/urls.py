@@ -9,9 +9,10 @@ urlpatterns = [
     path("list/", views.conversation_list, name="inbox-list"),
     path("reports/", views.inbox_reports, name="inbox-reports"),
     path("settings/", settings_views.inbox_settings, name="inbox-settings"),
-    path("settings/<str:kind>/new/", settings_views.setting_edit, name="inbox-setting-new"),
-    path("settings/<str:kind>/<int:pk>/", settings_views.setting_edit, name="inbox-setting-edit"),
-    path("settings/<str:kind>/<int:pk>/delete/", settings_views.setting_delete, name="inbox-setting-delete"),
+    *(path(f"settings/{kind}/new/", settings_views.setting_edit, {"kind": kind}, name=f"inbox-{kind}-new")
+      for kind in settings_views.KINDS),
+    path("settings/<str:kind>/<int:setting_id>/", settings_views.setting_edit, name="inbox-setting-edit"),
+    path("settings/<str:kind>/<int:setting_id>/delete/", settings_views.setting_delete, name="inbox-setting-delete"),
     path("availability/", views.availability, name="inbox-availability"),
     path("c/<int:conversation_id>/", views.conversation, name="inbox-conversation"),
     path("c/<int:conversation_id>/thread/", views.conversation_thread, name="inbox-thread"),

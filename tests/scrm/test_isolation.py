@@ -16,6 +16,7 @@ from channels.models import Connector
 from customers.consent import preference_token
 from customers.models import AttributeDefinition, Customer, DataRequest
 from tests.conftest import make_staff
+from tests.engagement.inbox.isolation import inbox_id_sources
 
 MARKER = "beta-secret-7f3a"
 
@@ -31,6 +32,7 @@ ID_SOURCES = {
     ).pk,
     "definition_id": lambda: AttributeDefinition.objects.create(key="beta_secret", label=MARKER).pk,
     "token": lambda: preference_token(Customer.objects.create(display_name=f"{MARKER} prefs")),
+    **inbox_id_sources(MARKER),
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
