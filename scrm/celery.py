@@ -57,5 +57,16 @@ app.conf.beat_schedule = {
         "schedule": 6 * 3600.0,
         "args": ("segments.tasks.compute_scores_task",),
     },
+    # Inbox: requeue conversations whose assignee missed the SLA; wake snoozed ones.
+    "inbox-sla-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("engagement.inbox.tasks.reassign_overdue_conversations_task",),
+    },
+    "inbox-snooze-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("engagement.inbox.tasks.wake_snoozed_conversations_task",),
+    },
 }
 app.autodiscover_tasks()
