@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -43,6 +44,7 @@ from customers.models import (
     Tag,
 )
 from customers.normalize import normalize_email, normalize_phone
+from customers.paging import LookaheadPage
 
 SORTS = {
     "name": (F("display_name").asc(), F("id").asc()),
@@ -92,7 +94,7 @@ def customer_search(
     sort: str = DEFAULT_SORT,
 ) -> QuerySet[Customer]:
     customers = live_customers()
-    query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+    query = _clean(query)
     if query:
         customers = customers.filter(_matches(query))
     if channel:
@@ -127,6 +129,70 @@ def customer_search(
     ).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
 
 
+# Columns the list shows; the rest of a customer row (attributes JSON, aggregates) stays unread.
+LIST_COLUMNS = ("id", "display_name", "city", "last_seen_at", "order_count", "revenue")
+
+
+def customer_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """`customers` reduced to what a list row shows; identities and tags are read for the
+    page's ids only, by the prefetches customer_search sets up."""
+    return customers.only(*LIST_COLUMNS)
+
+
+def customer_page(
+    *, number: int, per_page: int, max_pages: int, exact_first: bool = False, **search: Any
+) -> LookaheadPage:
+    """One page of a searched or filtered list, per_page + 1 rows read, no count.
+
+    With `exact_first` (a search without a sort the user picked), customers the query names
+    exactly — their id or a whole email, phone or handle — come first, then the other
+    matches in the default order: the person being looked for is at the top even when
+    thousands of names share the fragment.
+    """
+    offset = (number - 1) * per_page
+    wanted = per_page + 1
+    customers = customer_rows(customer_search(**search))
+    rows: list[Customer] = []
+    exact_ids: list[int] = []
+    query = _clean(search.get("query", ""))
+    if exact_first and query:
+        # exact matches are matches: probe them without the search's fragment branches
+        unsearched = customer_rows(customer_search(**{**search, "query": ""}))
+        exact_ids = list(
+            unsearched.filter(pk__in=RawSQL(*_exact_sql(query)))
+            .values_list("pk", flat=True)[:MAX_EXACT]
+        )
+        rows = list(unsearched.filter(pk__in=exact_ids[offset : offset + wanted]))
+        customers = customers.exclude(pk__in=exact_ids)
+    if len(rows) < wanted:
+        start = max(0, offset - len(exact_ids))
+        rows += list(customers[start : start + wanted - len(rows)])
+    return LookaheadPage(rows, number=number, per_page=per_page, max_pages=max_pages)
+
+
+# A query names at most a handful of people exactly; this bounds a pathological one.
+MAX_EXACT = 100
+
+
+def _clean(query: str) -> str:
+    return query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+
+
+def _exact_sql(query: str) -> tuple[str, list]:
+    """Customers the query names exactly: their id, an identity value (normalized too) or
+    their whole display name (customer_live_name serves it)."""
+    branches = [
+        _EXACT_IDENTITY_SQL,
+        f"SELECT id FROM {_table(Customer)} WHERE display_name = %s"
+        " AND merged_into_id IS NULL AND erased_at IS NULL",
+    ]
+    params: list = [_exact_values(query), query]
+    if query.isascii() and query.isdigit() and int(query) <= _MAX_BIGINT:
+        branches.append("SELECT %s::bigint")
+        params.append(int(query))
+    return " UNION ".join(branches), params
+
+
 # Name fragments shorter than a trigram cannot use the trigram index: they are matched
 # while walking the list in sort order instead (cheap when the fragment is common).
 TRIGRAM = 3
@@ -135,7 +201,8 @@ TRIGRAM = 3
 def _matches(query: str) -> Q:
     """Customers the search box finds: a UNION of index-served branches, not an OR across joins.
 
-    - the customer id itself (digits only);
+    - digits only: the customer id, an exact identity, or a phone by its ending or
+      beginning (see _digit_branches), and nothing else;
     - an exact identity value of any kind (a pasted OpenID, PSID, member number…), the raw
       text and its normalized email and phone spellings, probed through the
       (kind, scope, value) unique index for each (kind, scope) pair the brand has;
@@ -146,16 +213,9 @@ def _matches(query: str) -> Q:
     A name fragment of one or two characters has no trigram, so it stays a plain filter on
     the customer row (see TRIGRAM), beside the id branches.
     """
-    exact_values = _exact_values(query)
-    identity_sql = (
-        f"SELECT i.customer_id FROM {_table(Identity)} i"
-        f" JOIN ({_IDENTITY_SCOPES_SQL}) p ON i.kind = p.kind AND i.scope = p.scope"
-        " WHERE i.value = ANY(%s)"
-    )
-    branches, params = [identity_sql], [exact_values]
-    if query.isdigit() and int(query) <= _MAX_BIGINT:
-        branches.append("SELECT %s::bigint")
-        params.append(int(query))
+    branches, params = [_EXACT_IDENTITY_SQL], [_exact_values(query)]
+    if query.isascii() and query.isdigit():
+        return Q(pk__in=RawSQL(" UNION ".join(branches + _digit_branches(query, params)), params))
     pattern = _ilike_pattern(query)
     if len(query) >= TRIGRAM:
         kinds = ", ".join("%s" for _ in SEARCHABLE_IDENTITY_KINDS)
@@ -172,6 +232,40 @@ def _matches(query: str) -> Q:
     )
 
 
+# Digits find phones by their ending from this many digits on, and by their beginning
+# (with or without the home country code) from PHONE_PREFIX on: shorter prefixes match a
+# large share of all numbers and no one looks a person up by them.
+PHONE_SUFFIX = 4
+PHONE_PREFIX = 7
+HOME_COUNTRY_CODE = "86"  # normalize_phone reads numbers without a code as CN numbers
+
+
+def _digit_branches(digits: str, params: list) -> list[str]:
+    """A digits-only query is an id or a phone number, whole or in part; it is not looked
+    for in names or trigram indexes (digits have few distinct trigrams, so those branches
+    read long posting lists for nothing). Appends its parameters to `params`."""
+    branches = []
+    if int(digits) <= _MAX_BIGINT:
+        branches.append("SELECT %s::bigint")
+        params.append(int(digits))
+    identities = _table(Identity)
+    if len(digits) >= PHONE_SUFFIX:
+        # served by identity_phone_suffix (migration 0005)
+        branches.append(
+            f"SELECT customer_id FROM {identities}"
+            " WHERE kind = 'phone' AND reverse(value) LIKE %s"
+        )
+        params.append(digits[::-1] + "%")
+    if len(digits) >= PHONE_PREFIX:
+        # served by the (kind, scope, value) unique index: phones have no scope
+        branches.append(
+            f"SELECT customer_id FROM {identities}"
+            " WHERE kind = 'phone' AND scope = '' AND (value LIKE %s OR value LIKE %s)"
+        )
+        params += [f"+{digits}%", f"+{HOME_COUNTRY_CODE}{digits}%"]
+    return branches
+
+
 # Every (kind, scope) pair present, read by a loose index scan of the unique
 # (kind, scope, value) index: one probe per pair, however many identities there are.
 _IDENTITY_SCOPES_SQL_TEMPLATE = """
@@ -186,6 +280,11 @@ WITH RECURSIVE pairs(kind, scope) AS (
 SELECT kind, scope FROM pairs
 """
 _IDENTITY_SCOPES_SQL = _IDENTITY_SCOPES_SQL_TEMPLATE.format(table=Identity._meta.db_table)
+_EXACT_IDENTITY_SQL = (
+    f"SELECT i.customer_id FROM {Identity._meta.db_table} i"
+    f" JOIN ({_IDENTITY_SCOPES_SQL}) p ON i.kind = p.kind AND i.scope = p.scope"
+    " WHERE i.value = ANY(%s)"
+)
 
 
 def _table(model: type) -> str:
