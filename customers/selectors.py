@@ -6,6 +6,8 @@ decided here so the pages cannot forget a filter or cause N+1 queries.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +32,7 @@ from customers.channels import (
     IDENTITY_CHANNEL,
     SEARCHABLE_IDENTITY_KINDS,
     Channel,
+    IdentityKind,
     ConsentChannel,
 )
 from customers.models import (
@@ -134,9 +137,34 @@ LIST_COLUMNS = ("id", "display_name", "city", "last_seen_at", "order_count", "re
 
 
 def customer_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
-    """`customers` reduced to what a list row shows; identities and tags are read for the
-    page's ids only, by the prefetches customer_search sets up."""
-    return customers.only(*LIST_COLUMNS)
+    """`customers` reduced to what a list row shows; with_badges adds identities and tags."""
+    return customers.only(*LIST_COLUMNS).prefetch_related(None)
+
+
+def with_badges(customers: Iterable[Customer]) -> list[Customer]:
+    """The page's customers, each with `kind_labels` (its identity kinds, once each, by
+    kind) and `tag_names` (A→Z): two queries over the page's ids. The template prints
+    them as they are, instead of regrouping prefetched identity rows and looking each
+    kind's label up (get_kind_display rebuilds the choices on every call)."""
+    customers = list(customers)
+    ids = [customer.pk for customer in customers]
+    kinds: dict[int, list[str]] = defaultdict(list)
+    labels = {kind.value: str(kind.label) for kind in IdentityKind}
+    for customer_id, kind in (
+        Identity.objects.filter(customer_id__in=ids)
+        .order_by("customer_id", "kind").distinct().values_list("customer_id", "kind")
+    ):
+        kinds[customer_id].append(labels.get(kind, kind))
+    tags: dict[int, list[str]] = defaultdict(list)
+    for customer_id, name in (
+        CustomerTag.objects.filter(customer_id__in=ids)
+        .order_by("tag__name").values_list("customer_id", "tag__name")
+    ):
+        tags[customer_id].append(name)
+    for customer in customers:
+        customer.kind_labels = kinds[customer.pk]
+        customer.tag_names = tags[customer.pk]
+    return customers
 
 
 def customer_page(
@@ -167,7 +195,9 @@ def customer_page(
     if len(rows) < wanted:
         start = max(0, offset - len(exact_ids))
         rows += list(customers[start : start + wanted - len(rows)])
-    return LookaheadPage(rows, number=number, per_page=per_page, max_pages=max_pages)
+    page = LookaheadPage(rows, number=number, per_page=per_page, max_pages=max_pages)
+    page.object_list = with_badges(page.object_list)
+    return page
 
 
 # A query names at most a handful of people exactly; this bounds a pathological one.

@@ -47,6 +47,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             request, selectors.customer_rows(selectors.customer_search(**search)),
             per_page=PER_PAGE, cap=LIST_CAP,
         )
+        page.object_list = selectors.with_badges(page.object_list)
     context = {
         "page": page, "form": form, "sort": search["sort"], "picked_sort": picked_sort,
         "can_tag": role_of(request.user) in TAGGING_ROLES,
