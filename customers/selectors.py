@@ -193,11 +193,19 @@ def customer_page(
         )
         rows = list(unsearched.filter(pk__in=exact_ids[offset : offset + wanted]))
         if _walks_the_list(query, search):
-            customers = customer_rows(_fragment_walk(query))
+            # the walk reads ids only (index-only), then the page's rows by id
+            start = max(0, offset - len(exact_ids))
+            walked = _fragment_walk(query).exclude(pk__in=exact_ids).values_list("pk", flat=True)
+            ids = list(walked[start : start + wanted - len(rows)])
+            return _page(rows + list(unsearched.filter(pk__in=ids)), number, per_page, max_pages)
         customers = customers.exclude(pk__in=exact_ids)
     if len(rows) < wanted:
         start = max(0, offset - len(exact_ids))
         rows += list(customers[start : start + wanted - len(rows)])
+    return _page(rows, number, per_page, max_pages)
+
+
+def _page(rows: list[Customer], number: int, per_page: int, max_pages: int) -> LookaheadPage:
     page = LookaheadPage(rows, number=number, per_page=per_page, max_pages=max_pages)
     page.object_list = with_badges(page.object_list)
     return page
