@@ -25,6 +25,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models import TextChoices
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -43,6 +44,7 @@ from customers.models import (
     Identity,
     LIVE_CUSTOMER,
     Interaction,
+    InteractionKind,
     Note,
     Order,
     Tag,
@@ -474,6 +476,27 @@ class TimelineEntry:
     @property
     def is_order(self) -> bool:
         return self.source == "o"
+
+    # Labels by enum lookup: get_FOO_display rebuilds the field's choices on every call,
+    # which cost more than the SQL on a 50-item timeline page.
+    @property
+    def kind_label(self) -> str:
+        return _label(InteractionKind, self.item.kind) if not self.is_order else ""
+
+    @property
+    def channel_label(self) -> str:
+        return _label(Channel, self.item.channel)
+
+    @property
+    def status_label(self) -> str:
+        return _label(Order.Status, self.item.status) if self.is_order else ""
+
+
+def _label(choices: type[TextChoices], value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
 
 
 @dataclass(frozen=True)
