@@ -23,9 +23,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextChoices,
     Value,
 )
-from django.db.models import TextChoices
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -34,15 +34,15 @@ from customers.channels import (
     IDENTITY_CHANNEL,
     SEARCHABLE_IDENTITY_KINDS,
     Channel,
-    IdentityKind,
     ConsentChannel,
+    IdentityKind,
 )
 from customers.models import (
+    LIVE_CUSTOMER,
     Consent,
     Customer,
     CustomerTag,
     Identity,
-    LIVE_CUSTOMER,
     Interaction,
     InteractionKind,
     Note,
