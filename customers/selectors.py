@@ -224,20 +224,28 @@ COMMON_FRAGMENT = 1000
 def _walks_the_list(query: str, search: dict[str, Any]) -> bool:
     """Whether a search's pages come from _fragment_walk: a trigram-long fragment (not
     digits), no other filter, the default order, and a common fragment. The test reads at
-    most COMMON_FRAGMENT matching names, then as many identities if the names were few."""
+    most COMMON_FRAGMENT matching names and identities together."""
     filtered = any(value for key, value in search.items() if key not in ("query", "sort"))
     if filtered or search.get("sort", DEFAULT_SORT) != DEFAULT_SORT:
         return False
     if len(query) < TRIGRAM or (query.isascii() and query.isdigit()):
         return False
-    names = Customer.objects.filter(ILikeContains(F("display_name"), query))
-    found = names[:COMMON_FRAGMENT].count()
-    if found < COMMON_FRAGMENT:
-        handles = Identity.objects.filter(
-            ILikeContains(F("value"), query), kind__in=SEARCHABLE_IDENTITY_KINDS
-        )
-        found += handles[: COMMON_FRAGMENT - found].count()
-    return found >= COMMON_FRAGMENT
+    kinds = ", ".join("%s" for _ in SEARCHABLE_IDENTITY_KINDS)
+    pattern = _ilike_pattern(query)
+    # One round trip; the identities are only read if the names were fewer than the cap.
+    sql = f"""
+        SELECT count(*) FROM (
+            (SELECT 1 FROM {_table(Customer)} WHERE display_name ILIKE %s LIMIT %s)
+            UNION ALL
+            (SELECT 1 FROM {_table(Identity)} WHERE kind IN ({kinds}) AND value ILIKE %s LIMIT %s)
+            LIMIT %s
+        ) matches
+    """
+    params = [pattern, COMMON_FRAGMENT, *SEARCHABLE_IDENTITY_KINDS, pattern, COMMON_FRAGMENT,
+              COMMON_FRAGMENT]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0] >= COMMON_FRAGMENT
 
 
 def _fragment_walk(query: str) -> QuerySet[Customer]:
