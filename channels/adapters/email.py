@@ -238,14 +238,19 @@ def _occurred(date: str, fallback: datetime) -> datetime:
 
 
 def _body_text(message: EmailMessage) -> str:
-    try:
-        body = message.get_body(preferencelist=("plain", "html"))
-    except MALFORMED:
-        body = None
-    if body is None:
-        return ""
-    content = _content(body)
-    return html_to_text(content) if body.get_content_subtype() == "html" else content
+    """The plain-text part, or the HTML part as text when the plain one is missing or blank."""
+    for subtype in ("plain", "html"):
+        try:
+            body = message.get_body(preferencelist=(subtype,))
+        except MALFORMED:
+            body = None
+        if body is None:
+            continue
+        content = _content(body)
+        text = html_to_text(content) if subtype == "html" else content
+        if text.strip():
+            return text
+    return ""
 
 
 def _content(part: Message) -> str:
