@@ -193,3 +193,49 @@ def test_the_beat_fan_out_polls_through_a_real_worker(celery_worker, committed_b
             assert RawEvent.objects.filter(status="done").count() == 2
     finally:
         sandbox.stop()
+
+
+def test_the_connector_page_shows_the_poll_state(staff_client, weibo_api):
+    client, _admin = staff_client("Admin")
+    connector = _connector(weibo_api)
+    weibo_api.comment("7001", "hello")
+    weibo_api.reset_quota(0)
+    polling.poll_connector(connector_id=connector.pk)
+    page = client.get(f"/channels/{connector.pk}/").content.decode()
+    assert 'data-testid="last-poll"' in page and "10023" in page and "backing off after 1 failed poll" in page
+    weibo_api.reset_quota(None)
+    _make_due(connector)
+    polling.poll_connector(connector_id=connector.pk)
+    page = client.get(f"/channels/{connector.pk}/").content.decode()
+    assert f"since_id&#x27;: {weibo_api.comments[-1]['id']}" in page
+
+
+def test_an_email_connector_is_added_with_typed_settings_and_a_hidden_password(staff_client):
+    client, _admin = staff_client("Admin")
+    response = client.post("/channels/new/?kind=email", {
+        "kind": "email", "name": "Care inbox", "enabled": "on", "config_address": "care@brand.example",
+        "config_imap_host": "imap.brand.example", "config_imap_port": "993", "config_imap_tls": "ssl",
+        "config_username": "care", "config_mailbox": "INBOX", "config_smtp_tls": "starttls",
+        "config_poll_interval_seconds": "30", "secret_password": "s3cret-imap",
+    })
+    assert response.status_code == 302
+    connector = Connector.objects.get(name="Care inbox")
+    assert connector.config["imap_port"] == 993 and connector.config["imap_tls"] == "ssl"
+    assert connector.secret("password") == "s3cret-imap" and "s3cret-imap" not in connector.secrets_encrypted
+    page = client.get(f"/channels/{connector.pk}/").content.decode()
+    assert "s3cret-imap" not in page and 'data-testid="poll-cursor"' in page
+    # a bad port is refused
+    bad = client.post(f"/channels/{connector.pk}/", {"name": "Care inbox", "config_address": "care@brand.example",
+                                                      "config_imap_host": "x", "config_username": "care", "config_imap_port": "70000"})
+    assert bad.status_code == 200 and Connector.objects.get(pk=connector.pk).config["imap_port"] == 993
+
+
+def test_another_brands_polling_connector_is_neither_shown_nor_polled(staff_client, other_brand, weibo_api):
+    client, _admin = staff_client("Admin")
+    with tenant_context(other_brand):
+        theirs = _connector(weibo_api)
+    weibo_api.comment("7001", "for beta only")
+    # the page of their connector is 404 here, and a poll of its id from here does nothing
+    assert client.get(f"/channels/{theirs.pk}/").status_code == 404
+    assert not polling.poll_connector(connector_id=theirs.pk).polled
+    assert weibo_api.server.calls == [] and RawEvent.objects.count() == 0
