@@ -25,9 +25,9 @@ from urllib.parse import urlencode
 from channels.adapters.base import from_unix, load_json
 from channels.adapters.html_text import html_to_text
 from channels.adapters.http import call_json
+from channels.adapters.polled import PollBatch, PolledItem, PollError
 from channels.events import Claim, IdentityClaim, InboundEvent, ParseResult
 from channels.models import Connector, RawEvent
-from channels.adapters.polled import PollBatch, PolledItem, PollError
 from customers.models import Channel, IdentityKind, InteractionKind
 
 TIMELINES: dict[str, tuple[str, str]] = {
