@@ -8,3 +8,4 @@ class ChannelsConfig(AppConfig):
         from channels import customer_data
 
         customer_data.register()
+        from channels import polling  # noqa: F401 - registers the polling Celery tasks

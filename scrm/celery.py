@@ -47,6 +47,12 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "args": ("channels.tasks.purge_processed_raw_events_task",),
     },
+    # Polling connectors (Weibo comments and mentions, IMAP): each brand polls those due.
+    "polling-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 15.0,
+        "args": ("channels.polling.poll_due_connectors_task",),
+    },
     "segments-refresh-fan-out": {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 900.0,
