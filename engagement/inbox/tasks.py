@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engagement.inbox import services
+from engagement.inbox import notices, services
 from scrm.tasks import brand_task
 
 
@@ -14,3 +14,8 @@ def reassign_overdue_conversations_task() -> int:
 @brand_task(acks_late=True)
 def wake_snoozed_conversations_task() -> int:
     return services.wake_snoozed()
+
+
+@brand_task(acks_late=True)
+def notify_queue_positions_task(conversation_ids: list[int] | None = None) -> int:
+    return notices.notify_queue_positions(conversation_ids=conversation_ids)
