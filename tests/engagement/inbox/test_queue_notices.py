@@ -12,7 +12,6 @@ from engagement.inbox import notices, services
 from engagement.inbox.models import Conversation, CustomerNotice, Message, Team
 from tests.channels.conftest import make_connector
 from tests.customers.factories import CustomerFactory
-from tests.conftest import tenant_context, wait_until
 from tests.engagement.inbox.helpers import agent, deliver, inbound
 
 pytestmark = pytest.mark.django_db
@@ -103,19 +102,3 @@ def test_no_notice_outside_the_reply_window(wechat, busy_team):
     assert _notices(old) == []
     # and it is not retried every minute
     assert Conversation.objects.get(pk=old.pk).queue_notice_wait is not None
-
-
-def test_the_pipeline_request_is_sent_by_a_real_worker(celery_worker, committed_brand):
-    from engagement.inbox.tasks import notify_queue_positions_task
-
-    with tenant_context(committed_brand):
-        connector = make_connector("wechat_oa")
-        team = Team.objects.create(name="Support", is_default=True)
-        agent(capacity=0, teams=(team,))
-        customer = CustomerFactory()
-        deliver(inbound(customer, connector, "help"))
-        conversation = Conversation.objects.get(customer=customer)
-        # the pipeline's commit requested the notice; the beat sweep would request it too
-        notify_queue_positions_task.delay()
-        wait_until(lambda: conversation.messages.filter(direction="out").exists(), timeout=90)
-        assert _notices(conversation) == ["You are number 1 in line; we'll be with you shortly."]
