@@ -4,5 +4,6 @@ app_name = "engagement"
 
 urlpatterns = [
     path("inbox/", include("engagement.inbox.urls")),
+    path("p/", include("engagement.inbox.public_urls")),
     path("campaigns/", include("engagement.campaigns.urls")),
 ]

@@ -74,5 +74,16 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "args": ("engagement.inbox.tasks.wake_snoozed_conversations_task",),
     },
+    # Inbox: tell waiting customers a much better queue position; listening alerts.
+    "inbox-queue-notices-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("engagement.inbox.tasks.notify_queue_positions_task",),
+    },
+    "listening-alerts-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 600.0,
+        "args": ("engagement.inbox.tasks.detect_listening_alerts_task",),
+    },
 }
 app.autodiscover_tasks()

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_POST
 
 from customers.models import Channel
-from engagement.inbox import listening, listening_selectors, mentions
+from engagement.inbox import alerts, listening, listening_selectors, mentions
 from engagement.inbox.models import Mention, Monitor
 from scrm import charts
 from scrm.staff.roles import Role, roles_required
@@ -67,12 +67,13 @@ def listening_dashboard(request: HttpRequest) -> HttpResponse:
 
 def _context(request: HttpRequest, monitor: Monitor | None, form: MonitorForm) -> dict:
     now = timezone.now()
+    banner = list(alerts.recent_alerts()[:5])
     board = listening_selectors.dashboard(
         monitor, since=now - timedelta(days=30), until=now,
         labels={"positive": _("Positive"), "neutral": _("Neutral"), "negative": _("Negative")},
     )
     return {
-        "monitor": monitor, "monitors": Monitor.objects.all(), "form": form, "board": board,
+        "monitor": monitor, "monitors": Monitor.objects.all(), "form": form, "board": board, "alert_banner": banner,
         "volume_chart": charts.line_chart(board.daily), "negative_chart": charts.line_chart(board.negative_daily),
         "sentiment_chart": charts.bar_chart(board.sentiment), "voice_chart": charts.bar_chart(board.share_of_voice),
         "terms_chart": charts.bar_chart(board.top_terms[:12]),

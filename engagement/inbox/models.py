@@ -17,12 +17,17 @@ __all__ = [
     "AgentProfile",
     "CannedReply",
     "Conversation",
+    "CustomerNotice",
+    "InboxMedia",
+    "ListeningAlert",
+    "ListeningAlertSettings",
     "Mention",
     "Message",
     "Monitor",
     "Priority",
     "Resolution",
     "RoutingRule",
+    "SatisfactionSurvey",
     "SlaPolicy",
     "Team",
 ]
@@ -198,6 +203,11 @@ class Conversation(models.Model):
     last_inbound_at = models.DateTimeField(_("last inbound"), null=True, blank=True)
     last_message_preview = models.CharField(_("last message"), max_length=200, blank=True)
     unread_count = models.PositiveIntegerField(_("unread"), default=0)
+    # The last "you are number N in line" notice: which wait it belonged to (its queued_at)
+    # and the position it told; see engagement.inbox.notices for the rule.
+    queue_notice_wait = models.DateTimeField(null=True, blank=True, editable=False)
+    queue_notice_position = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    queue_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Bumped on every change an agent must see; a reply must name the version it read.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -373,3 +383,157 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.monitor_id} · {self.text[:40]}"
+
+
+class CustomerNotice(models.Model):
+    """The brand's wording of an automatic message to customers, per language. Variables
+    in braces ({position}, {link}) are filled in by engagement.inbox.notices, never by the
+    template engine; a missing notice falls back to the built-in wording."""
+
+    class Kind(models.TextChoices):
+        QUEUE_POSITION = "queue_position", _("Queue position")
+        CSAT_REQUEST = "csat_request", _("Satisfaction request")
+
+    class Language(models.TextChoices):
+        ENGLISH = "en", _("English")
+        CHINESE = "zh-hans", _("Simplified Chinese")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices)
+    body = models.TextField(_("wording"), max_length=1000)
+
+    class Meta:
+        verbose_name = _("customer notice")
+        verbose_name_plural = _("customer notices")
+        ordering = ["kind", "language"]
+        constraints = [models.UniqueConstraint(fields=["kind", "language"], name="customernotice_kind_language")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.get_language_display()}"
+
+
+class SatisfactionSurvey(models.Model):
+    """The rating request sent when a conversation is resolved, and the customer's answer
+    (a reply "1"–"5" on the channel, or a click on the hosted page)."""
+
+    class Via(models.TextChoices):
+        REPLY = "reply", _("Reply")
+        LINK = "link", _("Link")
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="surveys", db_index=False)
+    resolution = models.OneToOneField(Resolution, on_delete=models.CASCADE, null=True, blank=True, related_name="survey")
+    channel = models.CharField(_("channel"), max_length=16)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    outbound = models.OneToOneField(
+        "channels.OutboundMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested"))
+    expires_at = models.DateTimeField(_("expires"))
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rated_at = models.DateTimeField(_("rated"), null=True, blank=True, db_index=True)
+    rated_via = models.CharField(_("rated by"), max_length=8, choices=Via.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                                   name="survey_rating_1_to_5"),
+        ]
+        indexes = [models.Index("conversation", models.F("requested_at").desc(), name="survey_conversation_time")]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} · {self.rating or '-'}"
+
+
+class InboxMedia(models.Model):
+    """An image an agent attached to a reply, stored in the brand's media."""
+
+    id = models.BigAutoField(primary_key=True)
+    file = models.FileField(upload_to="inbox/%Y/%m/", max_length=200)
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("inbox image")
+        verbose_name_plural = _("inbox images")
+
+    def __str__(self) -> str:
+        return self.file.name
+
+
+class ListeningAlertSettings(models.Model):
+    """Where and when listening alerts go (one row per brand; changes are audited)."""
+
+    enabled = models.BooleanField(_("alerts enabled"), default=True)
+    z_threshold = models.FloatField(_("z-score threshold"), default=3.0)
+    min_volume = models.PositiveIntegerField(_("minimum mentions in the hour"), default=10)
+    emails = models.TextField(_("email recipients"), blank=True, help_text=_("One address per line."))
+    webhook_url = models.URLField(_("webhook URL"), blank=True, max_length=500)
+    # Signs webhook bodies (HMAC-SHA256); generated once, shown to admins to verify with.
+    webhook_secret = models.CharField(_("webhook signing secret"), max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("listening alert settings")
+        verbose_name_plural = _("listening alert settings")
+
+    def __str__(self) -> str:
+        return str(_("Listening alert settings"))
+
+    def recipients(self) -> list[str]:
+        return [line.strip() for line in self.emails.splitlines() if line.strip()]
+
+
+class ListeningAlert(models.Model):
+    """A monitor's last hour well above its baseline (volume or negative share)."""
+
+    class Kind(models.TextChoices):
+        VOLUME = "volume", _("Volume")
+        NEGATIVE = "negative", _("Negative share")
+
+    class Delivery(models.TextChoices):
+        NONE = "", _("Not configured")
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    id = models.BigAutoField(primary_key=True)
+    monitor = models.ForeignKey(Monitor, on_delete=models.CASCADE, related_name="alerts", db_index=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The clock hour the alert belongs to: one alert per monitor, kind and hour.
+    hour = models.DateTimeField(_("hour"))
+    window_end = models.DateTimeField(_("window end"))
+    volume = models.PositiveIntegerField(_("mentions in the hour"))
+    observed = models.FloatField(_("observed"))
+    baseline_mean = models.FloatField(_("baseline mean"))
+    baseline_std = models.FloatField(_("baseline deviation"))
+    z_score = models.FloatField(_("z-score"))
+    email_status = models.CharField(max_length=8, choices=Delivery.choices, blank=True)
+    webhook_status = models.CharField(max_length=8, choices=Delivery.choices, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
+    delivery_error = models.TextField(blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("listening alert")
+        verbose_name_plural = _("listening alerts")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["monitor", "kind", "hour"], name="listeningalert_monitor_kind_hour"),
+        ]
+        indexes = [models.Index(models.F("created_at").desc(), name="listeningalert_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.monitor_id} · {self.kind} · {self.hour:%Y-%m-%d %H}"

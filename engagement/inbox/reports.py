@@ -109,3 +109,55 @@ def inbox_report(since: datetime, *, none_label: str) -> Report:
         resolution_by_agent=_labelled(res_agent, users, none_label),
         resolution_by_team=_labelled(res_team, teams, none_label),
     )
+
+
+@dataclass(frozen=True)
+class CsatStats:
+    key: object
+    label: str
+    count: int
+    average: float | None
+    distribution: tuple[int, int, int, int, int]  # answers rated 1 … 5
+
+
+_CSAT_SQL = """
+SELECT GROUPING({key}) = 1, {key}, count(*), avg(rating),
+       count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2), count(*) FILTER (WHERE rating = 3),
+       count(*) FILTER (WHERE rating = 4), count(*) FILTER (WHERE rating = 5)
+FROM {table} WHERE rating IS NOT NULL AND rated_at >= %s
+GROUP BY ROLLUP ({key}) ORDER BY count(*) DESC
+"""
+
+
+@dataclass(frozen=True)
+class CsatReport:
+    total: CsatStats | None
+    requested: int
+    by_agent: list[CsatStats]
+    by_team: list[CsatStats]
+
+
+def csat_report(since: datetime, *, none_label: str) -> CsatReport:
+    """Average and distribution of ratings by agent and team (one grouped query each)."""
+    from engagement.inbox.models import SatisfactionSurvey
+
+    table = connection.ops.quote_name(SatisfactionSurvey._meta.db_table)
+    labels = {"assignee_id": dict(User.objects.values_list("id", "username")),
+              "team_id": dict(Team.objects.values_list("id", "name"))}
+    grouped: dict[str, list[CsatStats]] = {}
+    total = None
+    for key in ("assignee_id", "team_id"):
+        with connection.cursor() as cursor:
+            cursor.execute(_CSAT_SQL.format(key=key, table=table), [since])
+            rows = cursor.fetchall()
+        grouped[key] = []
+        for is_total, value, count, average, *distribution in rows:
+            stats = CsatStats(key=value, label="" if is_total else labels[key].get(value, none_label), count=count,
+                              average=float(average) if average is not None else None,
+                              distribution=tuple(distribution))  # type: ignore[arg-type]
+            if is_total:
+                total = stats
+            else:
+                grouped[key].append(stats)
+    requested = SatisfactionSurvey.objects.filter(requested_at__gte=since).count()
+    return CsatReport(total=total, requested=requested, by_agent=grouped["assignee_id"], by_team=grouped["team_id"])

@@ -27,7 +27,7 @@ from channels.hooks import NewInteraction
 from channels.models import OutboundMessage
 from customers.models import CustomerTag, InteractionKind
 from customers.resolution import VIA_IDENTITY
-from engagement.inbox import routing, windows
+from engagement.inbox import csat, notices, routing, windows
 from engagement.inbox.models import (
     AgentProfile,
     Conversation,
@@ -106,6 +106,11 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
     inbound = [item for item in interactions if item.kind == InteractionKind.MESSAGE_IN]
     if not inbound:
         return
+    # "1"–"5" answering a satisfaction request is a rating, not a new conversation.
+    ratings = csat.record_reply_ratings(inbound)
+    inbound = [item for item in inbound if item.id not in ratings]
+    if not inbound:
+        return
     inbound.sort(key=lambda item: (item.occurred_at, item.id))
     by_key: dict[tuple[int, int], list[NewInteraction]] = defaultdict(list)
     channel_of: dict[tuple[int, int], str] = {}
@@ -161,6 +166,9 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
         "last_inbound_at", "last_message_preview", "recipient", "unread_count", "language", "sentiment", "version", "updated_at",
     ])
     drain_queues({conversation.team_id for conversation in opened})
+    # Whoever still waits after the drain hears their place in line.
+    if opened:
+        notices.request_queue_notices([conversation.pk for conversation in opened if conversation.assignee_id is None])
 
 
 def _lock_conversations(channel_of: dict[tuple[int, int], str]) -> tuple[list[Conversation], set[int]]:
@@ -499,7 +507,7 @@ def resolve(*, conversation_id: int, actor: User) -> Conversation:
         if conversation.status == STATUS.RESOLVED:
             return conversation
         opened = conversation.opened_at or conversation.created_at
-        Resolution.objects.create(
+        resolution = Resolution.objects.create(
             conversation=conversation, channel=conversation.channel, team_id=conversation.team_id,
             assignee_id=conversation.assignee_id or actor.pk, opened_at=opened, resolved_at=now,
             seconds=max((now - opened).total_seconds(), 0.0),
@@ -510,6 +518,7 @@ def resolve(*, conversation_id: int, actor: User) -> Conversation:
         conversation.queued_at = conversation.awaiting_since = conversation.first_response_due_at = None
         conversation.unread_count = 0
         _touch(conversation, ["status", "resolved_at", "queued_at", "awaiting_since", "first_response_due_at", "unread_count"])
+        csat.request_rating(conversation=conversation, resolution=resolution, now=now)
         team_id = conversation.team_id
         drain_queues([team_id])
     return conversation

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from engagement.inbox import listening_views, settings_views, views
+from engagement.inbox import alert_views, listening_views, settings_views, views
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
@@ -26,4 +26,7 @@ urlpatterns = [
     path("listening/feed/", listening_views.listening_feed, name="listening-feed"),
     path("listening/monitors/", listening_views.monitor_create, name="listening-monitor-create"),
     path("listening/mentions/<int:mention_id>/reply/", listening_views.mention_reply, name="listening-mention-reply"),
+    path("listening/alerts/", alert_views.alert_list, name="listening-alerts"),
+    path("listening/alerts/settings/", alert_views.alert_settings, name="listening-alert-settings"),
+    path("listening/alerts/<int:alert_id>/dismiss/", alert_views.alert_dismiss, name="listening-alert-dismiss"),
 ]

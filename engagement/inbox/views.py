@@ -289,4 +289,11 @@ def inbox_reports(request: HttpRequest) -> HttpResponse:
         "fr_agent_chart": charts.bar_chart(minutes(report.first_response_by_agent, "median")),
         "res_team_chart": charts.bar_chart(minutes(report.resolution_by_team, "median")),
     }
+    csat = reports.csat_report(since, none_label=_("No team / nobody"))
+    distribution = csat.total.distribution if csat.total else (0, 0, 0, 0, 0)
+    context |= {
+        "csat": csat,
+        "csat_distribution_chart": charts.bar_chart([(f"{n} ★", count) for n, count in zip(range(1, 6), distribution, strict=True)]),
+        "csat_agent_chart": charts.bar_chart([(row.label, round(row.average or 0, 2)) for row in csat.by_agent]),
+    }
     return render(request, "engagement/inbox/reports.html", context)

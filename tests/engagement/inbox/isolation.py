@@ -27,8 +27,27 @@ def inbox_id_sources(marker: str) -> dict[str, Callable[[], object]]:
         return Mention.objects.create(monitor=monitor, interaction=interaction, customer=customer, channel="x",
                                       text=marker, occurred_at=timezone.now()).pk
 
+    def alert() -> int:
+        from engagement.inbox.models import ListeningAlert
+
+        monitor = Monitor.objects.create(name=marker, query="alert")
+        now = timezone.now()
+        return ListeningAlert.objects.create(monitor=monitor, kind="volume", hour=now, window_end=now, volume=99,
+                                             observed=99, baseline_mean=1, baseline_std=1, z_score=98).pk
+
+    def survey_token() -> str:
+        from engagement.inbox import csat
+        from engagement.inbox.models import SatisfactionSurvey
+
+        now = timezone.now()
+        survey = SatisfactionSurvey.objects.create(conversation_id=conversation(), channel="wechat", requested_at=now,
+                                                   expires_at=now + csat.SURVEY_LIFETIME)
+        return csat.survey_token(survey)
+
     return {
         "conversation_id": conversation,
+        "alert_id": alert,
+        "token": survey_token,
         "canned_id": lambda: CannedReply.objects.create(title=marker, body=marker).pk,
         "mention_id": mention,
         "setting_id": lambda: Team.objects.create(name=marker).pk,
