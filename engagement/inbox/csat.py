@@ -20,7 +20,13 @@ from django.utils import timezone
 
 from channels.hooks import NewInteraction
 from engagement.inbox import notices, windows
-from engagement.inbox.models import Conversation, CustomerNotice, Message, Resolution, SatisfactionSurvey
+from engagement.inbox.models import (
+    Conversation,
+    CustomerNotice,
+    Message,
+    Resolution,
+    SatisfactionSurvey,
+)
 
 SURVEY_LIFETIME = timedelta(days=3)
 TOKEN_SALT = "engagement.inbox.csat"
