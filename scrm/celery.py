@@ -29,5 +29,11 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "args": ("scrm.tasks.record_brand_heartbeat_task",),
     },
+    # Ingestion sweeper: enqueue RawEvents left pending (lost task, Redis outage).
+    "ingest-sweeper-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 10.0,
+        "args": ("channels.tasks.sweep_pending_events_task",),
+    },
 }
 app.autodiscover_tasks()

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("scrm.staff.urls")),
     path("customers/", include("customers.urls")),
     path("", include("engagement.urls")),
+    path("", include("channels.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
+from channels.models import Connector
 from customers.models import Customer
 from tests.conftest import make_staff
 
@@ -21,6 +22,8 @@ MARKER = "beta-secret-7f3a"
 ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
+    "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
+    "token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")

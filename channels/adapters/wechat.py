@@ -1,0 +1,154 @@
+"""WeChat Official Account (公众号): server verification, plaintext and AES safe-mode
+messages, text / image / subscribe / unsubscribe, customer-service sends.
+
+Connector config: `appid`, `original_id` (ToUserName, gh_…), `api_base` (sandbox or
+https://api.weixin.qq.com). Secrets: `token`, `encoding_aes_key`, `app_secret`.
+Dedupe as the platform advises: MsgId for messages, FromUserName + CreateTime for events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+from channels import signatures
+from channels.adapters.base import (
+    Accepted,
+    Adapter,
+    Rejected,
+    from_unix,
+    load_xml,
+    text_of,
+)
+from channels.events import Claim, ConsentChange, IdentityClaim, InboundEvent, ParseResult
+from channels.models import Connector, RawEvent
+from customers.models import Channel, Consent, IdentityKind, InteractionKind
+
+MESSAGE_KINDS = {"text", "image", "voice", "video", "shortvideo", "location", "link"}
+
+
+class WeChatAdapter(Adapter):
+    kind = "wechat_oa"
+    content_types = ("text/xml", "application/xml")
+
+    def handshake(self, connector: Connector, request: HttpRequest) -> HttpResponse:
+        query = request.GET
+        if not self._signed(connector, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", "")):
+            return HttpResponse("signature mismatch", status=403, content_type="text/plain")
+        return HttpResponse(query.get("echostr", ""), content_type="text/plain")
+
+    def accept(self, connector: Connector, request: HttpRequest) -> Accepted:
+        query = request.GET
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not self._signed(connector, query.get("signature", ""), timestamp, nonce):
+            raise Rejected(403, "signature mismatch")
+        self.require_content_type(request)
+        message = self._message(connector, request.body, query=query)
+        original_id = connector.config.get("original_id")
+        if original_id and text_of(message, "ToUserName") != original_id:
+            raise Rejected(400, "ToUserName is not this connector's account")
+        msg_id = text_of(message, "MsgId")
+        sender, created = text_of(message, "FromUserName"), text_of(message, "CreateTime")
+        if not sender or not created.isdigit():
+            raise Rejected(400, "FromUserName and CreateTime are required")
+        dedupe = f"msg:{msg_id}" if msg_id else f"evt:{sender}:{created}"
+        kept_query = {k: query[k] for k in ("openid", "encrypt_type") if k in query}
+        return Accepted(dedupe_key=dedupe, response=HttpResponse("success", content_type="text/plain"), query=kept_query)
+
+    def parse(self, connector: Connector, raw: RawEvent) -> ParseResult:
+        message = self._message(connector, bytes(raw.body), query=raw.query, verify=False)
+        appid = connector.config.get("appid", "")
+        openid = text_of(message, "FromUserName")
+        msg_type = text_of(message, "MsgType")
+        occurred = from_unix(int(text_of(message, "CreateTime")))
+        claim = Claim(
+            identities=(IdentityClaim(kind=IdentityKind.WECHAT_OPENID, value=openid, scope=appid, verified=True, source="wechat"),),
+            seen_at=occurred,
+        )
+        base = {"channel": Channel.WECHAT, "occurred_at": occurred, "claim": claim}
+        result = ParseResult()
+        if msg_type in MESSAGE_KINDS:
+            metadata = {"msg_type": msg_type}
+            for field_name in ("PicUrl", "MediaId", "Url", "Title", "Label"):
+                if value := text_of(message, field_name):
+                    metadata[field_name.lower()] = value
+            result.events.append(InboundEvent(
+                kind=InteractionKind.MESSAGE_IN, external_id=f"msg:{text_of(message, 'MsgId')}",
+                text=text_of(message, "Content"), metadata=metadata, **base,
+            ))
+        elif msg_type == "event":
+            event = text_of(message, "Event")
+            external_id = f"evt:{openid}:{text_of(message, 'CreateTime')}:{event}"
+            purposes = (Consent.Purpose.MARKETING, Consent.Purpose.SERVICE)
+            if event == "subscribe":
+                scene = text_of(message, "EventKey")
+                result.events.append(InboundEvent(
+                    kind=InteractionKind.FOLLOW, external_id=external_id,
+                    metadata={"scene": scene.removeprefix("qrscene_")} if scene else {},
+                    consent=ConsentChange(status=Consent.Status.GRANTED, purposes=purposes, source="wechat_subscribe"),
+                    **base,
+                ))
+            elif event == "unsubscribe":
+                result.events.append(InboundEvent(
+                    kind=InteractionKind.UNFOLLOW, external_id=external_id,
+                    consent=ConsentChange(status=Consent.Status.WITHDRAWN, purposes=purposes, source="wechat_unsubscribe"),
+                    **base,
+                ))
+            elif event in ("CLICK", "VIEW"):
+                result.events.append(InboundEvent(
+                    kind=InteractionKind.CLICK, external_id=external_id,
+                    metadata={"event": event, "key": text_of(message, "EventKey")}, **base,
+                ))
+            else:
+                result.unhandled.append(f"event:{event or '?'}")
+        else:
+            result.unhandled.append(msg_type or "?")
+        return result
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _signed(self, connector: Connector, signature: str, timestamp: str, nonce: str) -> bool:
+        token = connector.secret("token")
+        if not (token and signature and timestamp and nonce):
+            return False
+        return signatures.equal(signatures.sha1_sorted(token, timestamp, nonce), signature)
+
+    def _message(self, connector: Connector, body: bytes, *, query: Any, verify: bool = True) -> Any:
+        """The message element, decrypted in safe mode (msg_signature checked first)."""
+        root = load_xml(body)
+        encrypted = root.find("Encrypt")
+        if encrypted is None:
+            if query.get("encrypt_type") == "aes":
+                raise Rejected(400, "safe mode delivery without Encrypt")
+            return root
+        ciphertext = encrypted.text or ""
+        if verify:
+            expected = signatures.sha1_sorted(
+                connector.secret("token"), query.get("timestamp", ""), query.get("nonce", ""), ciphertext,
+            )
+            if not signatures.equal(expected, query.get("msg_signature", "")):
+                raise Rejected(403, "msg_signature mismatch")
+        try:
+            inner = signatures.wechat_decrypt(
+                ciphertext, encoding_aes_key=connector.secret("encoding_aes_key"),
+                appid=connector.config.get("appid", ""),
+            )
+        except signatures.DecryptError as error:
+            raise Rejected(400, f"cannot decrypt: {error}") from None
+        return load_xml(inner)
+
+
+def reply_xml(*, to_user: str, from_user: str, created: int, content: str) -> str:
+    """A passive text reply. `]]>` in the text is split across CDATA sections, so reply
+    text can never close the section and rewrite the XML."""
+
+    def cdata(value: str) -> str:
+        return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+    return (
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{cdata(content)}</Content></xml>"
+    )
+

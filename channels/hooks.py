@@ -1,0 +1,52 @@
+"""Fan-out: who hears about new interactions (the inbox, listening, campaigns).
+
+Subscribers are called inside the pipeline's transaction with the batch of interactions
+that were new in it (redeliveries are not repeated), so what they write commits or rolls
+back with the batch: a crash never leaves an interaction without its conversation message.
+A subscriber that raises fails the batch, which is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    id: int
+    customer_id: int
+    channel: str
+    kind: str
+    occurred_at: datetime
+    text: str
+    external_id: str
+    connector_id: int
+    language: str = ""
+    sentiment: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Subscriber = Callable[[Sequence[NewInteraction]], None]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(callback: Subscriber) -> Subscriber:
+    """Register `callback` (usable as a decorator); registering twice is harmless."""
+    if callback not in _subscribers:
+        _subscribers.append(callback)
+    return callback
+
+
+def unsubscribe(callback: Subscriber) -> None:
+    if callback in _subscribers:
+        _subscribers.remove(callback)
+
+
+def publish(interactions: Sequence[NewInteraction]) -> None:
+    if not interactions:
+        return
+    for callback in list(_subscribers):
+        callback(interactions)

@@ -1,0 +1,97 @@
+"""WeChat Official Account sandbox: delivers signed (optionally AES safe-mode) messages
+and events to a brand's webhook, retrying as the platform does, and serves the access
+token and customer-service send APIs with the platform's error codes:
+40001 invalid credential, 42001 expired token, 45009 rate limit, 45015 outside the 48 h
+customer-service window."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from typing import Any
+
+from channels.sandboxes import deliveries
+from channels.sandboxes.base import Answer, Call, SandboxServer, WebhookSender
+
+REPLY_WINDOW_SECONDS = 48 * 3600
+
+
+class WeChatSandbox:
+    def __init__(
+        self, *, token: str, appid: str, app_secret: str, original_id: str = "gh_sandbox",
+        encoding_aes_key: str = "", sends_per_second: int = 50, port: int = 0,
+    ) -> None:
+        self.token, self.appid, self.app_secret = token, appid, app_secret
+        self.original_id, self.encoding_aes_key = original_id, encoding_aes_key
+        self.sends_per_second = sends_per_second
+        self.tokens: dict[str, float] = {}  # access_token → expiry
+        self.last_inbound: dict[str, float] = {}  # openid → time of their last message/event
+        self.sent: list[dict[str, Any]] = []
+        self._msg_ids = itertools.count(secrets.randbelow(10**15) * 1000)
+        self._lock = threading.Lock()
+        self._window: list[float] = []
+        self.server = SandboxServer({
+            ("GET", "/cgi-bin/token"): self._token,
+            ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
+        }, port=port)
+
+    # --- the platform's APIs ---------------------------------------------------------
+
+    def _token(self, call: Call) -> tuple[int, dict[str, Any]]:
+        if call.query.get("appid") != self.appid or call.query.get("secret") != self.app_secret:
+            return 200, {"errcode": 40001, "errmsg": "invalid credential"}
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = time.time() + 7200
+        return 200, {"access_token": token, "expires_in": 7200}
+
+    def _custom_send(self, call: Call) -> tuple[int, dict[str, Any]]:
+        expiry = self.tokens.get(call.query.get("access_token", ""))
+        if expiry is None:
+            return 200, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+        if expiry < time.time():
+            return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+        if not self._allow():
+            return 200, {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
+        message = call.json()
+        last = self.last_inbound.get(message.get("touser", ""))
+        if last is None or time.time() - last > REPLY_WINDOW_SECONDS:
+            return 200, {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
+        self.sent.append(message)
+        return 200, {"errcode": 0, "errmsg": "ok"}
+
+    def _allow(self) -> bool:
+        with self._lock:
+            now = time.time()
+            self._window = [t for t in self._window if now - t < 1]
+            if len(self._window) >= self.sends_per_second:
+                return False
+            self._window.append(now)
+            return True
+
+    # --- deliveries to the brand --------------------------------------------------------
+
+    def _common(self, openid: str) -> dict[str, Any]:
+        return {"token": self.token, "appid": self.appid, "original_id": self.original_id, "openid": openid,
+                "encoding_aes_key": self.encoding_aes_key}
+
+    def text(self, openid: str, text: str, *, msg_id: int | None = None) -> deliveries.Delivery:
+        self.last_inbound[openid] = time.time()
+        return deliveries.wechat_text(text=text, msg_id=msg_id or next(self._msg_ids), **self._common(openid))
+
+    def event(self, openid: str, event: str, *, event_key: str = "", created: int | None = None) -> deliveries.Delivery:
+        self.last_inbound[openid] = time.time()
+        return deliveries.wechat_event(event=event, event_key=event_key, created=created, **self._common(openid))
+
+    def deliver(self, sender: WebhookSender, path: str, make: Any) -> list[Answer]:
+        """Deliver until answered `success` within the deadline: at most 1 + 3 retries,
+        each re-signed with a new nonce, the same message inside."""
+        return sender.deliver_with_retries(path, make, ok=lambda a: a.status == 200 and a.body in (b"success", b""))
+
+    def start(self) -> WeChatSandbox:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()

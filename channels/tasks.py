@@ -1,0 +1,31 @@
+"""Thin Celery entry points for the ingestion pipeline (queue `ingest`)."""
+
+from __future__ import annotations
+
+from channels import coordination, pipeline, selectors, services
+from scrm.tasks import brand_task
+
+
+@brand_task(acks_late=True, reject_on_worker_lost=True)
+def process_events_task() -> int:
+    """Process one batch. With a backlog, first enqueue a successor so a second worker
+    can claim the next batch (SKIP LOCKED) while this one works."""
+    chained = selectors.pending_backlog_at_least(pipeline.BATCH_SIZE + 1)
+    if chained:
+        process_events_task.apply_async()
+    claimed = pipeline.process_pending_batch().claimed
+    processed = claimed
+    if claimed < pipeline.BATCH_SIZE:
+        # Drained: let the next webhook schedule a batch, then look once more for rows
+        # committed between our claim and the release.
+        coordination.release_schedule()
+        claimed = pipeline.process_pending_batch().claimed
+        processed += claimed
+    if claimed >= pipeline.BATCH_SIZE and not chained:
+        process_events_task.apply_async()  # more may wait, and the flag is still held
+    return processed
+
+
+@brand_task(acks_late=True)
+def sweep_pending_events_task() -> int:
+    return services.requeue_stale_pending()
