@@ -18,6 +18,7 @@ app.conf.task_queues = [Queue(name) for name in ("ingest", "outbound", "analytic
 app.conf.task_routes = {
     "channels.*": {"queue": "ingest"},
     "scrm.tasks.*": {"queue": "default"},
+    "segments.tasks.*": {"queue": "analytics"},
 }
 app.conf.beat_schedule = {
     "worker-heartbeat": {
@@ -34,6 +35,16 @@ app.conf.beat_schedule = {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 10.0,
         "args": ("channels.tasks.sweep_pending_events_task",),
+    },
+    "segments-refresh-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 900.0,
+        "args": ("segments.tasks.refresh_segments_task",),
+    },
+    "scores-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 6 * 3600.0,
+        "args": ("segments.tasks.compute_scores_task",),
     },
 }
 app.autodiscover_tasks()

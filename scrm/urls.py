@@ -13,5 +13,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("", include("engagement.urls")),
     path("", include("channels.urls")),
+    path("segments/", include("segments.urls")),
     path("django-admin/", admin.site.urls),
 ]

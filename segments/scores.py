@@ -1,0 +1,457 @@
+"""Customer scores, computed for the whole brand in a few set-wise statements.
+
+One INSERT … ON CONFLICT writes every live customer's CustomerScore from three
+aggregates (paid orders, interactions in the last year, the referral graph); only the
+graph's centrality leaves SQL (PageRank on the edge list with numpy, which is tiny next
+to the customer table). Each score keeps its components, and `score_reasons` turns them
+into the sentences the profile shows.
+
+Definitions (kept here once; the tests check RFM against a pandas reference):
+- RFM over paid orders: R, F, M are ntile(5) over (last order, count, revenue), ties
+  broken by customer id; 5 is best. Groups by R and F+M (see _RFM_GROUP_SQL).
+- Activity: Σ weight(kind) · 0.5^(age in days / half-life) over the last 365 days.
+- Influence: ln(1 + reach) + 2·shares + 2·mentions + 10·referrals that converted
+  + 5·centrality (PageRank × graph size, so 1 is an average node).
+- Participation: creator (≥ 5 authored and ≥ 30 % of own interactions authored),
+  occasional (authored something), silent (only passive), inactive (nothing in a year).
+- Lifecycle: lapsed (nothing for 180 days), new (first seen < 90 days ago), declining
+  (last 90 days < half the 90 before), growing (> 1.25× the 90 before), else mature.
+- Value: 0–100 from the percentile ranks of revenue, influence and activity, weighted
+  by ScoringSettings; tiers are the top key% / next middle% / the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.channels import IDENTITY_CHANNEL
+from customers.models import Consent, Customer, Identity, Interaction, Order
+from segments.models import (
+    CustomerScore,
+    Lifecycle,
+    Participation,
+    RFMGroup,
+    ScoringSettings,
+    SocialCapitalSnapshot,
+    Tier,
+)
+
+AUTHORED_KINDS = ("message_in", "comment", "mention", "share", "poll_vote", "referral")
+PASSIVE_KINDS = (
+    "like", "follow", "click", "page_view", "campaign_read", "campaign_clicked",
+    "campaign_delivered", "message_out",
+)  # fmt: skip
+INBOUND_EXCLUDED = ("message_out", "campaign_delivered")
+
+_RFM_GROUP_SQL = """
+CASE WHEN r = 0 THEN 'none'
+     WHEN r >= 4 AND f + m >= 8 THEN 'champions'
+     WHEN r >= 3 AND f + m >= 6 THEN 'loyal'
+     WHEN r >= 4 AND f + m <= 2 THEN 'new'
+     WHEN r >= 3 THEN 'potential'
+     WHEN r <= 1 AND f + m >= 8 THEN 'cant_lose'
+     WHEN f + m >= 6 THEN 'at_risk'
+     WHEN r = 2 THEN 'hibernating'
+     ELSE 'lost' END
+"""
+
+_SCORES_SQL = """
+WITH live AS (
+    SELECT c.id, COALESCE(c.first_seen_at, c.created_at) AS since
+      FROM {customer} c
+     WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
+), paid AS (
+    SELECT o.customer_id, count(*) AS n, sum(o.amount) AS total, max(o.ordered_at) AS last_at,
+           count(*) FILTER (WHERE o.ordered_at >= %(d90)s) AS recent,
+           count(*) FILTER (WHERE o.ordered_at >= %(d180)s AND o.ordered_at < %(d90)s) AS before
+      FROM {order} o
+     WHERE o.status = 'paid' AND o.ordered_at <= %(now)s
+     GROUP BY o.customer_id
+), rfm AS (
+    SELECT customer_id, n, total, last_at,
+           ntile(5) OVER (ORDER BY last_at, customer_id) AS r,
+           ntile(5) OVER (ORDER BY n, customer_id) AS f,
+           ntile(5) OVER (ORDER BY total, customer_id) AS m
+      FROM paid
+), weights AS (
+    SELECT key AS kind, value::float AS weight FROM jsonb_each_text(%(weights)s::jsonb)
+), acts AS (
+    SELECT i.customer_id,
+           sum(COALESCE(w.weight, 0)
+               * power(0.5, extract(epoch FROM (%(now)s - i.occurred_at)) / 86400.0 / %(half_life)s)
+           ) AS activity,
+           count(*) FILTER (WHERE i.kind = ANY(%(authored)s)) AS authored,
+           count(*) FILTER (WHERE i.kind = ANY(%(passive)s)) AS passive,
+           count(*) FILTER (WHERE i.kind = 'share') AS shares,
+           count(*) FILTER (WHERE i.kind = 'mention') AS mentions,
+           COALESCE(max(CASE WHEN i.metadata->>'followers' ~ '^[0-9]{{1,12}}$'
+                             THEN (i.metadata->>'followers')::float END), 0)
+           + COALESCE(sum(CASE WHEN i.kind = 'mention' AND i.metadata->>'reach' ~ '^[0-9]{{1,12}}$'
+                               THEN (i.metadata->>'reach')::float END), 0) AS reach,
+           count(*) FILTER (WHERE i.kind <> ALL(%(excluded)s) AND i.occurred_at >= %(d90)s) AS recent,
+           count(*) FILTER (WHERE i.kind <> ALL(%(excluded)s) AND i.occurred_at >= %(d180)s
+                              AND i.occurred_at < %(d90)s) AS before,
+           max(i.occurred_at) FILTER (WHERE i.kind <> ALL(%(excluded)s)) AS last_at
+      FROM {interaction} i
+      LEFT JOIN weights w ON w.kind = i.kind
+     WHERE i.occurred_at >= %(d365)s AND i.occurred_at <= %(now)s
+     GROUP BY i.customer_id
+), converted AS (
+    SELECT e.src AS customer_id, count(DISTINCT e.dst) AS n
+      FROM {edges} e
+     WHERE EXISTS (SELECT 1 FROM {order} o WHERE o.customer_id = e.dst AND o.status = 'paid')
+     GROUP BY e.src
+), base AS (
+    SELECT l.id,
+           CASE WHEN p.last_at IS NULL THEN NULL
+                ELSE floor(extract(epoch FROM (%(now)s - p.last_at)) / 86400)::int END AS recency_days,
+           COALESCE(p.n, 0) AS frequency, COALESCE(p.total, 0) AS monetary,
+           COALESCE(q.r, 0) AS r, COALESCE(q.f, 0) AS f, COALESCE(q.m, 0) AS m,
+           COALESCE(a.activity, 0) AS activity, COALESCE(a.reach, 0) AS reach,
+           COALESCE(a.shares, 0) AS shares, COALESCE(a.mentions, 0) AS mentions,
+           COALESCE(cv.n, 0) AS referrals_converted, COALESCE(ce.value, 0) AS centrality,
+           COALESCE(a.authored, 0) AS authored, COALESCE(a.passive, 0) AS passive,
+           COALESCE(a.recent, 0) + COALESCE(p.recent, 0) AS recent,
+           COALESCE(a.before, 0) + COALESCE(p.before, 0) AS before,
+           GREATEST(a.last_at, p.last_at) AS last_active, l.since
+      FROM live l
+      LEFT JOIN paid p ON p.customer_id = l.id
+      LEFT JOIN rfm q ON q.customer_id = l.id
+      LEFT JOIN acts a ON a.customer_id = l.id
+      LEFT JOIN converted cv ON cv.customer_id = l.id
+      LEFT JOIN {centrality} ce ON ce.customer_id = l.id
+), scored AS (
+    SELECT b.*,
+           ln(1 + b.reach) + 2 * b.shares + 2 * b.mentions + 10 * b.referrals_converted
+             + 5 * b.centrality AS influence,
+           {rfm_group} AS rfm_group,
+           CASE WHEN b.authored + b.passive = 0 THEN 'inactive'
+                WHEN b.authored >= 5 AND b.authored >= 0.3 * (b.authored + b.passive) THEN 'creator'
+                WHEN b.authored >= 1 THEN 'occasional'
+                ELSE 'silent' END AS participation,
+           CASE WHEN b.last_active IS NULL OR b.last_active < %(d180)s THEN 'lapsed'
+                WHEN b.since >= %(d90)s THEN 'new'
+                WHEN b.recent < 0.5 * b.before THEN 'declining'
+                WHEN b.recent > 1.25 * b.before THEN 'growing'
+                ELSE 'mature' END AS lifecycle
+      FROM base b
+), valued AS (
+    SELECT s.*,
+           100 * (%(wc)s * percent_rank() OVER (ORDER BY s.monetary)
+                  + %(ws)s * percent_rank() OVER (ORDER BY s.influence)
+                  + %(wa)s * percent_rank() OVER (ORDER BY s.activity)) AS value
+      FROM scored s
+), tiered AS (
+    SELECT v.*, cume_dist() OVER (ORDER BY v.value DESC) AS top_share FROM valued v
+)
+INSERT INTO {score} AS cs (
+    customer_id, recency_days, frequency, monetary, r, f, m, rfm_group, activity, reach, shares,
+    mentions, referrals_converted, centrality, influence, authored, passive, participation,
+    lifecycle, value, tier, computed_at)
+SELECT t.id, t.recency_days, t.frequency, t.monetary, t.r, t.f, t.m, t.rfm_group, t.activity,
+       t.reach, t.shares, t.mentions, t.referrals_converted, t.centrality, t.influence, t.authored,
+       t.passive, t.participation, t.lifecycle, t.value,
+       CASE WHEN t.top_share <= %(key_share)s THEN 'key'
+            WHEN t.top_share <= %(middle_share)s THEN 'middle' ELSE 'low' END,
+       %(now)s
+  FROM tiered t
+ON CONFLICT (customer_id) DO UPDATE SET
+    recency_days = EXCLUDED.recency_days, frequency = EXCLUDED.frequency,
+    monetary = EXCLUDED.monetary, r = EXCLUDED.r, f = EXCLUDED.f, m = EXCLUDED.m,
+    rfm_group = EXCLUDED.rfm_group, activity = EXCLUDED.activity, reach = EXCLUDED.reach,
+    shares = EXCLUDED.shares, mentions = EXCLUDED.mentions,
+    referrals_converted = EXCLUDED.referrals_converted, centrality = EXCLUDED.centrality,
+    influence = EXCLUDED.influence, authored = EXCLUDED.authored, passive = EXCLUDED.passive,
+    participation = EXCLUDED.participation, lifecycle = EXCLUDED.lifecycle,
+    value = EXCLUDED.value, tier = EXCLUDED.tier, computed_at = EXCLUDED.computed_at
+"""
+
+# Referral edges, referrer → referred: a referral interaction names the other person
+# either way round (on the referred customer: referrer_id; on the referrer: referred_id).
+_EDGES_SQL = """
+SELECT (metadata->>'referrer_id')::bigint AS src, customer_id AS dst
+  FROM {interaction} WHERE kind = 'referral' AND metadata->>'referrer_id' ~ '^[0-9]{{1,18}}$'
+UNION
+SELECT customer_id, (metadata->>'referred_id')::bigint
+  FROM {interaction} WHERE kind = 'referral' AND metadata->>'referred_id' ~ '^[0-9]{{1,18}}$'
+UNION
+SELECT (metadata->>'shared_from_customer_id')::bigint, customer_id
+  FROM {interaction} WHERE kind = 'share' AND metadata->>'shared_from_customer_id' ~ '^[0-9]{{1,18}}$'
+"""
+
+
+def _q(model: type) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def pagerank(src: np.ndarray, dst: np.ndarray, *, damping: float = 0.85, iterations: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """PageRank of every node in the edge list, scaled so the average node scores 1.
+    Returns (node ids, scores). Credit flows from the referred to the referrer (who brings
+    whom), so edges are followed dst → src."""
+    if len(src) == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.float64)
+    nodes, inverse = np.unique(np.concatenate([src, dst]), return_inverse=True)
+    n = len(nodes)
+    frm, to = inverse[len(src):], inverse[: len(src)]  # referred → referrer
+    out_degree = np.bincount(frm, minlength=n).astype(np.float64)
+    rank = np.full(n, 1.0 / n)
+    for _ in range(iterations):
+        share = np.where(out_degree[frm] > 0, rank[frm] / np.maximum(out_degree[frm], 1), 0)
+        incoming = np.bincount(to, weights=share, minlength=n)
+        dangling = rank[out_degree == 0].sum()
+        rank = (1 - damping) / n + damping * (incoming + dangling / n)
+    return nodes, rank * n
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    customers: int
+    edges: int
+    seconds: float
+
+
+def compute_scores(*, now: datetime | None = None) -> ScoreRun:
+    """Recompute every live customer's scores, then today's social-capital snapshot."""
+    import time
+
+    started = time.perf_counter()
+    now = now or timezone.now()
+    settings_row = ScoringSettings.current()
+    total_weight = settings_row.weight_consumption + settings_row.weight_social + settings_row.weight_activity
+    total_weight = total_weight or 1.0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('work_mem', '256MB', true)")
+        cursor.execute(_EDGES_SQL.format(interaction=_q(Interaction)))
+        edges = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+        edges = edges[edges[:, 0] != edges[:, 1]]
+        nodes, ranks = pagerank(edges[:, 0], edges[:, 1])
+        cursor.execute(
+            "CREATE TEMP TABLE seg_edges (src bigint, dst bigint) ON COMMIT DROP;"
+            "CREATE TEMP TABLE seg_centrality (customer_id bigint PRIMARY KEY, value float8) ON COMMIT DROP"
+        )
+        cursor.execute(
+            "INSERT INTO seg_edges SELECT unnest(%s::bigint[]), unnest(%s::bigint[])",
+            [edges[:, 0].tolist(), edges[:, 1].tolist()],
+        )
+        cursor.execute(
+            "INSERT INTO seg_centrality SELECT unnest(%s::bigint[]), unnest(%s::float8[])",
+            [nodes.tolist(), ranks.tolist()],
+        )
+        params: dict[str, Any] = {
+            "now": now, "d90": now - timedelta(days=90), "d180": now - timedelta(days=180),
+            "d365": now - timedelta(days=365),
+            "weights": _json(settings_row.kind_weights), "half_life": float(max(settings_row.half_life_days, 1)),
+            "authored": list(AUTHORED_KINDS), "passive": list(PASSIVE_KINDS), "excluded": list(INBOUND_EXCLUDED),
+            "wc": settings_row.weight_consumption / total_weight, "ws": settings_row.weight_social / total_weight,
+            "wa": settings_row.weight_activity / total_weight,
+            "key_share": settings_row.key_percent / 100,
+            "middle_share": (settings_row.key_percent + settings_row.middle_percent) / 100,
+        }  # fmt: skip
+        cursor.execute(
+            _SCORES_SQL.format(
+                customer=_q(Customer), order=_q(Order), interaction=_q(Interaction), score=_q(CustomerScore),
+                edges="seg_edges", centrality="seg_centrality", rfm_group=_RFM_GROUP_SQL,
+            ),
+            params,
+        )
+        scored = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {_q(CustomerScore)} s USING {_q(Customer)} c "
+            "WHERE c.id = s.customer_id AND (c.merged_into_id IS NOT NULL OR c.erased_at IS NOT NULL)"
+        )
+        take_snapshot(now=now)
+    return ScoreRun(customers=scored, edges=len(edges), seconds=time.perf_counter() - started)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+# --- tier preview ------------------------------------------------------------------------
+
+_PREVIEW_SQL = """
+WITH valued AS (
+    SELECT tier,
+           100 * (%(wc)s * percent_rank() OVER (ORDER BY monetary)
+                  + %(ws)s * percent_rank() OVER (ORDER BY influence)
+                  + %(wa)s * percent_rank() OVER (ORDER BY activity)) AS value
+      FROM {score}
+), ranked AS (
+    SELECT tier, cume_dist() OVER (ORDER BY value DESC) AS top_share FROM valued
+)
+SELECT tier,
+       CASE WHEN top_share <= %(key_share)s THEN 'key'
+            WHEN top_share <= %(middle_share)s THEN 'middle' ELSE 'low' END AS new_tier,
+       count(*)
+  FROM ranked GROUP BY 1, 2
+"""
+
+
+def preview_tiers(
+    *, weight_consumption: float, weight_social: float, weight_activity: float,
+    key_percent: int, middle_percent: int,
+) -> dict[tuple[str, str], int]:
+    """How many customers would move from each tier to each tier with these settings
+    (from the stored components, without saving anything)."""
+    total = (weight_consumption + weight_social + weight_activity) or 1.0
+    with connection.cursor() as cursor:
+        cursor.execute(_PREVIEW_SQL.format(score=_q(CustomerScore)), {
+            "wc": weight_consumption / total, "ws": weight_social / total, "wa": weight_activity / total,
+            "key_share": key_percent / 100, "middle_share": (key_percent + middle_percent) / 100,
+        })
+        return {(old, new): n for old, new, n in cursor.fetchall()}
+
+
+# --- the brand's snapshot ----------------------------------------------------------------
+
+HISTOGRAM_BINS = 10
+
+
+def take_snapshot(*, now: datetime | None = None) -> SocialCapitalSnapshot:
+    """Today's social-capital KPIs and every breakdown the dashboard draws, from the
+    score table (a handful of GROUP BYs, run with the scores, never by a page)."""
+    now = now or timezone.now()
+    scores = CustomerScore.objects.all()
+    totals = scores.aggregate(
+        n=Count("pk"),
+        activity=_avg("activity"), revenue=_sum("monetary"), referrals=_sum("referrals_converted"),
+    )
+    n = totals["n"] or 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FILTER (WHERE sentiment > 0.2), count(*) FROM {_q(Interaction)} "
+            "WHERE sentiment IS NOT NULL AND occurred_at >= %s",
+            [now - timedelta(days=90)],
+        )
+        positive, rated = cursor.fetchone()
+        cursor.execute(
+            f"""SELECT count(DISTINCT customer_id) FROM (
+                  SELECT DISTINCT ON (customer_id, channel) customer_id, status
+                    FROM {_q(Consent)} WHERE purpose = 'marketing'
+                   ORDER BY customer_id, channel, recorded_at DESC, id DESC) latest
+                WHERE status = 'granted'"""
+        )
+        consenting = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT COALESCE(avg(ln(1 + frequency + authored + passive) "
+            f"* power(0.5, COALESCE(recency_days, 3650) / 30.0)), 0) FROM {_q(CustomerScore)}"
+        )
+        relationship = float(cursor.fetchone()[0])
+    breakdown = {
+        "lifecycle": _counts("lifecycle", Lifecycle),
+        "tier": _counts("tier", Tier),
+        "participation": _counts("participation", Participation),
+        "rfm_group": _counts("rfm_group", RFMGroup),
+        "rfm_grid": [[r, f, c] for r, f, c in scores.filter(r__gt=0).values("r", "f").annotate(c=Count("pk")).values_list("r", "f", "c")],
+        "channels": _channel_mix(),
+        "value_histogram": _histogram("value", 0, 100),
+        "activity_histogram": _histogram("activity", 0, None),
+        "influence_histogram": _histogram("influence", 0, None),
+    }
+    snapshot, _created = SocialCapitalSnapshot.objects.update_or_create(
+        day=timezone.localdate(now),
+        defaults={
+            "customers": n,
+            "trust": positive / rated if rated else 0.0,
+            "consent_rate": consenting / n if n else 0.0,
+            "relationship_strength": relationship,
+            "activity": float(totals["activity"] or 0),
+            "revenue_per_customer": float(totals["revenue"] or 0) / n if n else 0.0,
+            "referrals_per_customer": float(totals["referrals"] or 0) / n if n else 0.0,
+            "breakdown": breakdown,
+            "computed_at": now,
+        },
+    )
+    return snapshot
+
+
+def _avg(name: str) -> Any:
+    from django.db.models import Avg
+
+    return Avg(name)
+
+
+def _sum(name: str) -> Any:
+    from django.db.models import Sum
+
+    return Sum(name)
+
+
+def _counts(column: str, choices: Any) -> list[list[Any]]:
+    found = dict(CustomerScore.objects.values(column).annotate(c=Count("pk")).values_list(column, "c"))
+    return [[value, found.get(value, 0)] for value, _label in choices.choices]
+
+
+def _channel_mix() -> list[list[Any]]:
+    rows = Identity.objects.values("kind").annotate(c=Count("customer_id", distinct=True)).values_list("kind", "c")
+    mix: dict[str, int] = {}
+    for kind, count in rows:
+        channel = IDENTITY_CHANNEL.get(kind)
+        if channel:
+            mix[channel] = max(mix.get(channel, 0), count)
+    return sorted(([k, v] for k, v in mix.items()), key=lambda item: -item[1])
+
+
+def _histogram(column: str, low: float, high: float | None) -> list[list[Any]]:
+    """Ten equal-width bins (log-spaced when unbounded: activity and influence are heavy-tailed)."""
+    table = _q(CustomerScore)
+    with connection.cursor() as cursor:
+        if high is None:
+            cursor.execute(f"SELECT COALESCE(max({column}), 0) FROM {table}")
+            top = float(cursor.fetchone()[0])
+            high = math.log1p(max(top, 0)) or 1.0
+            expr = f"ln(1 + GREATEST({column}, 0))"
+            edges = [math.expm1(high * i / HISTOGRAM_BINS) for i in range(HISTOGRAM_BINS + 1)]
+        else:
+            expr = column
+            edges = [low + (high - low) * i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
+        cursor.execute(
+            f"SELECT LEAST(width_bucket({expr}, %s, %s, %s), %s) AS bin, count(*) FROM {table} GROUP BY 1",
+            [low if column == "value" else 0, high, HISTOGRAM_BINS, HISTOGRAM_BINS],
+        )
+        counts = dict(cursor.fetchall())
+    return [[round(edges[i], 1), round(edges[i + 1], 1), counts.get(i + 1, 0) + (counts.get(0, 0) if i == 0 else 0)]
+            for i in range(HISTOGRAM_BINS)]
+
+
+# --- why -------------------------------------------------------------------------------------
+
+
+def score_reasons(score: CustomerScore) -> dict[str, list[str]]:
+    """Plain sentences behind each score, for the profile panel."""
+    settings_row = ScoringSettings.current()
+    rfm = (
+        [_("No paid orders yet.")] if score.r == 0 else [
+            _("Last paid order %(days)s days ago: recency %(r)s of 5.") % {"days": score.recency_days, "r": score.r},
+            _("%(n)s paid orders: frequency %(f)s of 5.") % {"n": score.frequency, "f": score.f},
+            _("%(amount)s spent: monetary %(m)s of 5.") % {"amount": score.monetary, "m": score.m},
+        ]
+    )
+    influence = [
+        _("Reach %(reach)s (followers and mention reach).") % {"reach": f"{score.reach:,.0f}"},
+        _("%(shares)s shares and %(mentions)s mentions in the last year.") % {"shares": score.shares, "mentions": score.mentions},
+        _("%(n)s referrals that became paying customers.") % {"n": score.referrals_converted},
+        _("Referral-network centrality %(c)s (1 is average).") % {"c": f"{score.centrality:.2f}"},
+    ]
+    activity = [
+        _("Weighted interactions of the last year, halving every %(days)s days.") % {"days": settings_row.half_life_days},
+        _("%(authored)s written by the customer, %(passive)s passive (likes, reads, clicks, views).")
+        % {"authored": score.authored, "passive": score.passive},
+    ]
+    value = [
+        _("Composite of revenue (weight %(wc)s), influence (%(ws)s) and activity (%(wa)s), ranked against all customers.")
+        % {"wc": settings_row.weight_consumption, "ws": settings_row.weight_social, "wa": settings_row.weight_activity},
+    ]
+    return {"rfm": rfm, "influence": influence, "activity": activity, "value": value}
+

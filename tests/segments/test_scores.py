@@ -1,0 +1,132 @@
+"""Scores: RFM matches a pandas reference on generated, real-shaped data; every other
+score follows its stated definition; the tier preview shows who would move."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customers.generator import generate
+from customers.models import Customer, Order
+from segments.models import CustomerScore, ScoringSettings, SocialCapitalSnapshot
+from segments.scores import compute_scores, pagerank, preview_tiers, score_reasons
+from tests.customers.factories import NOW, CustomerFactory, InteractionFactory, OrderFactory
+
+
+def reference_rfm(now) -> pd.DataFrame:  # noqa: ANN001
+    """RFM the textbook way with pandas: quintiles by sorted position (ties by id)."""
+    orders = pd.DataFrame.from_records(
+        Order.objects.filter(status="paid", ordered_at__lte=now).values("customer_id", "ordered_at", "amount")
+    )
+    live = set(Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True).values_list("id", flat=True))
+    orders = orders[orders.customer_id.isin(live)]
+    orders["amount"] = orders.amount.astype(float)
+    per = orders.groupby("customer_id").agg(last=("ordered_at", "max"), n=("amount", "size"), total=("amount", "sum"))
+    per = per.reset_index()
+
+    def quintile(column: str) -> pd.Series:
+        ranked = per.sort_values([column, "customer_id"]).customer_id.to_numpy()
+        tiles = np.concatenate([np.full(len(part), i + 1) for i, part in enumerate(np.array_split(ranked, 5))])
+        return pd.Series(tiles, index=ranked)
+
+    r, f, m = quintile("last"), quintile("n"), quintile("total")
+    per = per.set_index("customer_id")
+    per["r"], per["f"], per["m"] = r, f, m
+    return per
+
+
+def test_rfm_matches_a_pandas_reference_on_generated_data(brand):
+    # given a real-shaped brand: heavy-tailed orders, refunds, several channels
+    generate(customers=400, seed=3, now=NOW)
+    # when the scores are computed
+    run = compute_scores(now=NOW)
+    # then R, F, M and the raw figures agree with pandas for every buyer
+    expected = reference_rfm(NOW)
+    got = pd.DataFrame.from_records(
+        CustomerScore.objects.filter(r__gt=0).values("customer_id", "r", "f", "m", "frequency", "monetary")
+    ).set_index("customer_id").sort_index()
+    assert run.customers == Customer.objects.count()
+    assert len(expected) > 50
+    assert list(got.index) == sorted(expected.index)
+    expected = expected.sort_index()
+    assert (got.r.to_numpy() == expected.r.to_numpy()).all()
+    assert (got.f.to_numpy() == expected.f.to_numpy()).all()
+    assert (got.m.to_numpy() == expected.m.to_numpy()).all()
+    assert (got.frequency.to_numpy() == expected.n.to_numpy()).all()
+    assert np.allclose(got.monetary.astype(float).to_numpy(), expected.total.to_numpy())
+    # and non-buyers have no RFM, and a group that says so
+    assert set(CustomerScore.objects.filter(r=0).values_list("rfm_group", flat=True)) <= {"none"}
+    # the snapshot carries the dashboard breakdowns
+    snapshot = SocialCapitalSnapshot.objects.get()
+    assert sum(n for _k, n in snapshot.breakdown["tier"]) == run.customers
+    assert sum(c for _r, _f, c in snapshot.breakdown["rfm_grid"]) == len(expected)
+    assert 0 <= snapshot.trust <= 1
+
+
+def test_scores_follow_their_definitions(brand):
+    # given a creator who referred a buyer, a silent reader, a lapsed buyer and a newcomer
+    creator = CustomerFactory(display_name="Creator", first_seen_at=NOW - timedelta(days=400))
+    buyer = CustomerFactory(display_name="Referred buyer", first_seen_at=NOW - timedelta(days=400))
+    reader = CustomerFactory(display_name="Reader", first_seen_at=NOW - timedelta(days=400))
+    lapsed = CustomerFactory(display_name="Lapsed", first_seen_at=NOW - timedelta(days=900))
+    newcomer = CustomerFactory(display_name="New", first_seen_at=NOW - timedelta(days=10))
+    for day in range(8):
+        InteractionFactory(customer=creator, kind="comment", occurred_at=NOW - timedelta(days=day))
+    InteractionFactory(customer=creator, kind="share", occurred_at=NOW - timedelta(days=1), metadata={"followers": 5000})
+    InteractionFactory(customer=buyer, kind="referral", occurred_at=NOW - timedelta(days=3), metadata={"referrer_id": creator.pk})
+    OrderFactory(customer=buyer, ordered_at=NOW - timedelta(days=2))
+    for day in range(6):
+        InteractionFactory(customer=reader, kind="campaign_read", occurred_at=NOW - timedelta(days=day))
+    OrderFactory(customer=lapsed, ordered_at=NOW - timedelta(days=300), amount=Decimal("5000.00"))
+    InteractionFactory(customer=newcomer, kind="like", occurred_at=NOW - timedelta(days=1))
+    # when
+    compute_scores(now=NOW)
+    scores = {s.customer.display_name: s for s in CustomerScore.objects.select_related("customer")}
+    # then
+    assert scores["Creator"].participation == "creator"
+    assert scores["Reader"].participation == "silent"
+    assert scores["Lapsed"].participation == "inactive"
+    assert scores["Creator"].referrals_converted == 1
+    assert scores["Creator"].centrality > scores["Referred buyer"].centrality
+    assert scores["Creator"].reach == 5000
+    assert scores["Creator"].influence > scores["Reader"].influence
+    assert scores["Creator"].activity > scores["Reader"].activity > 0
+    assert scores["Lapsed"].lifecycle == "lapsed"
+    assert scores["New"].lifecycle == "new"
+    assert scores["Lapsed"].recency_days == 300
+    assert scores["Referred buyer"].r > scores["Lapsed"].r
+    reasons = score_reasons(scores["Creator"])
+    assert any("referrals" in line for line in reasons["influence"])
+
+
+def test_half_life_and_weights_come_from_the_brand_settings(brand):
+    customer = CustomerFactory()
+    InteractionFactory(customer=customer, kind="comment", occurred_at=NOW - timedelta(days=10))
+    settings_row = ScoringSettings.current()
+    settings_row.half_life_days, settings_row.kind_weights = 10, {"comment": 4}
+    settings_row.save()
+    compute_scores(now=NOW)
+    assert CustomerScore.objects.get(customer=customer).activity == pytest.approx(2.0)
+
+
+def test_tier_preview_shows_moves_without_saving(brand):
+    for amount in range(1, 21):
+        OrderFactory(customer=CustomerFactory(), amount=Decimal(amount))
+    compute_scores(now=NOW)
+    before = list(CustomerScore.objects.order_by("pk").values_list("tier", flat=True))
+        # when the preview puts all the weight on spend and makes half the customers key
+    moves = preview_tiers(weight_consumption=1, weight_social=0, weight_activity=0, key_percent=50, middle_percent=25)
+    # then it counts who would land where, and nothing is saved
+    assert sum(moves.values()) == 20
+    assert sum(n for (_old, new), n in moves.items() if new == "key") == 10
+    assert list(CustomerScore.objects.order_by("pk").values_list("tier", flat=True)) == before
+
+
+def test_pagerank_credits_who_brings_whom():
+    # 1 referred 2 and 3; 2 referred 4
+    nodes, ranks = pagerank(np.array([1, 1, 2]), np.array([2, 3, 4]))
+    score = dict(zip(nodes.tolist(), ranks.tolist(), strict=True))
+    assert score[1] > score[2] > score[4]
+    assert sum(score.values()) == pytest.approx(len(score))
