@@ -5,4 +5,5 @@ app_name = "engagement"
 urlpatterns = [
     path("inbox/", include("engagement.inbox.urls")),
     path("campaigns/", include("engagement.campaigns.urls")),
+    path("p/", include("engagement.campaigns.public_urls")),
 ]

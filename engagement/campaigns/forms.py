@@ -45,15 +45,15 @@ class CampaignForm(forms.Form):
     referral_program = forms.ModelChoiceField(label=_("Referral program"), queryset=ReferralProgram.objects.none(), required=False)
     # Variant A (always) and B (optional, with its share).
     a_text = forms.CharField(label=_("Message A"), required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 4}))
-    a_link_url = forms.URLField(label=_("Link A (tracked)"), required=False, max_length=1000)
-    a_image_url = forms.URLField(label=_("Image A"), required=False, max_length=500)
+    a_link_url = forms.URLField(label=_("Link A (tracked)"), required=False, max_length=1000, assume_scheme="https")
+    a_image_url = forms.URLField(label=_("Image A"), required=False, max_length=500, assume_scheme="https")
     a_template_id = forms.CharField(label=_("WeChat template ID A"), required=False, max_length=100)
     a_email_subject = forms.CharField(label=_("Email subject A"), required=False, max_length=300)
     a_email_html = forms.CharField(label=_("Email HTML A"), required=False, max_length=MAX_HTML, widget=forms.Textarea(attrs={"rows": 4}))
     b_enabled = forms.BooleanField(label=_("A/B test with a second message"), required=False)
     b_split = forms.IntegerField(label=_("Share of recipients for B (%)"), min_value=1, max_value=99, initial=50, required=False)
     b_text = forms.CharField(label=_("Message B"), required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 4}))
-    b_link_url = forms.URLField(label=_("Link B (tracked)"), required=False, max_length=1000)
+    b_link_url = forms.URLField(label=_("Link B (tracked)"), required=False, max_length=1000, assume_scheme="https")
     b_email_subject = forms.CharField(label=_("Email subject B"), required=False, max_length=300)
     b_email_html = forms.CharField(label=_("Email HTML B"), required=False, max_length=MAX_HTML, widget=forms.Textarea(attrs={"rows": 4}))
 

@@ -51,6 +51,8 @@ Status = Campaign.Status
 RStatus = CampaignRecipient.Status
 # A reply or vote counts for a campaign this long after the message went out.
 REPLY_WINDOW = timedelta(days=3)
+# A referral counts only for someone who became a customer through it (just now).
+NEW_CUSTOMER_WINDOW = timedelta(hours=1)
 # Funnel order: a later status never moves back to an earlier one.
 FUNNEL = ("planned", "queued", "sent", "delivered", "read", "clicked", "converted")
 
@@ -251,11 +253,13 @@ def upload_coupons(*, pool: CouponPool, codes: Iterable[str]) -> tuple[int, int]
     """Add uploaded codes; returns (added, rejected). Duplicates and malformed codes are rejected."""
     clean = {code.strip() for code in codes if code.strip()}
     good = sorted(code for code in clean if _CODE.match(code))
-    created = Coupon.objects.bulk_create([Coupon(pool=pool, code=code) for code in good], ignore_conflicts=True, batch_size=5000)
-    before = len(good)
-    added = Coupon.objects.filter(pool=pool, code__in=good).count() if before else 0
-    del created
-    return added, len(clean) - len(good)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_t(Coupon)} (pool_id, code) SELECT %s, unnest(%s::text[]) ON CONFLICT (pool_id, code) DO NOTHING",
+            [pool.pk, good],
+        )
+        added = cursor.rowcount if good else 0
+    return added, len(clean) - added
 
 
 def redeem_coupon(*, code: str, order: Order | None = None, customer: Customer | None = None, now: datetime | None = None) -> Coupon:
@@ -607,6 +611,9 @@ def refer(*, code: str, referee_id: int, now: datetime | None = None) -> Referra
         raise CampaignError("unknown or closed referral link")
     if link.customer_id == referee_id:
         raise CampaignError("you cannot refer yourself")
+    referee = Customer.objects.filter(pk=referee_id).first()
+    if referee is None or referee.created_at < now - NEW_CUSTOMER_WINDOW:
+        raise CampaignError("only new customers can be referred")
     try:
         with transaction.atomic():
             referral = Referral.objects.create(
@@ -642,6 +649,35 @@ def claim_coupon(*, recipient: CampaignRecipient) -> Coupon | None:
         coupon.customer_id, coupon.assigned_at = recipient.customer_id, timezone.now()
         coupon.save(update_fields=["customer", "assigned_at"])
         return coupon
+
+
+def create_coupon_pool(
+    *, name: str, description: str, kind: str, prefix: str, generate: int, codes: Iterable[str], actor: User | None
+) -> CouponPool:
+    with transaction.atomic():
+        pool = CouponPool.objects.create(name=name, description=description, kind=kind, prefix=prefix)
+        if generate:
+            generate_coupons(pool=pool, count=generate)
+        upload_coupons(pool=pool, codes=codes)
+        record_audit(actor=actor, action="campaign.coupon_pool.create", obj=pool, changes={"name": name})
+    return pool
+
+
+def create_poll(*, question: str, options: Sequence[str], actor: User | None) -> Poll:
+    with transaction.atomic():
+        poll = Poll.objects.create(question=question)
+        PollOption.objects.bulk_create(
+            [PollOption(poll=poll, label=label, keyword=str(index + 1), position=index) for index, label in enumerate(options)]
+        )
+        record_audit(actor=actor, action="campaign.poll.create", obj=poll, changes={"question": question[:200]})
+    return poll
+
+
+def create_referral_program(*, name: str, reward_on: str, reward: str, landing_text: str, actor: User | None) -> ReferralProgram:
+    with transaction.atomic():
+        program = ReferralProgram.objects.create(name=name, reward_on=reward_on, reward=reward, landing_text=landing_text)
+        record_audit(actor=actor, action="campaign.referral_program.create", obj=program, changes={"name": name})
+    return program
 
 
 # --- the clock ------------------------------------------------------------------------------
