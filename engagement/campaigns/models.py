@@ -330,6 +330,7 @@ class JourneyStep(models.Model):
         SEND = "send", _("Send")
         WAIT = "wait", _("Wait")
         BRANCH = "branch", _("Branch")
+        END = "end", _("End")
 
     class Condition(models.TextChoices):
         CLICKED = "clicked", _("Clicked a link")

@@ -429,6 +429,8 @@ def advance_journey(campaign: Campaign, *, now: datetime) -> planning.PlanResult
                 for reason, count in result.skipped.items():
                     total.skipped[reason] = total.skipped.get(reason, 0) + count
                 sql = f"UPDATE {positions} SET position = %(next)s WHERE {due}"
+            elif step.action == JourneyStep.Action.END:
+                sql = f"UPDATE {positions} SET finished_at = %(now)s WHERE {due}"
             elif step.action == JourneyStep.Action.WAIT:
                 params["wait"] = timedelta(hours=step.wait_hours)
                 sql = f"UPDATE {positions} SET position = %(next)s, due_at = due_at + %(wait)s WHERE {due}"
