@@ -179,7 +179,7 @@ candidates AS (
            COALESCE(rc.same_day, FALSE) AS same_day,
            {window_ok} AS window_ok,
            {send_at} AS send_at,
-           ((hashtext(%(campaign)s::text || ':' || p.customer_id::text) %% 100) + 100) %% 100 AS bucket,
+           ((hashtext((%(campaign)s)::text || ':' || p.customer_id::text) %% 100) + 100) %% 100 AS bucket,
            row_number() OVER (PARTITION BY a.value, (k.status = 'granted') ORDER BY p.customer_id) AS address_rank
       FROM people p
       LEFT JOIN consent k ON k.customer_id = p.customer_id

@@ -15,6 +15,7 @@ from django_tenants.utils import tenant_context
 from channels.models import Connector
 from customers.models import Customer
 from tests.conftest import make_staff
+from tests.engagement.campaigns.isolation import CAMPAIGN_ID_SOURCES
 
 MARKER = "beta-secret-7f3a"
 
@@ -24,6 +25,7 @@ ID_SOURCES = {
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
     "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
     "token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
+    **CAMPAIGN_ID_SOURCES,
 }
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
