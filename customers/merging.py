@@ -29,6 +29,7 @@ from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.models import (
     Consent,
@@ -135,13 +136,13 @@ def merge(
     """Fold `merged` into `survivor`: its rows move, it keeps pointing at the survivor
     (merged_into), and the survivor's fields follow the survivorship rule."""
     if survivor.pk == merged.pk:
-        raise MergeError("a profile cannot be merged into itself")
+        raise MergeError(_("a profile cannot be merged into itself"))
     with transaction.atomic():
         _lock_customers([survivor.pk, merged.pk])
         survivor.refresh_from_db()
         merged.refresh_from_db()
         if not survivor.is_live or not merged.is_live:
-            raise MergeError("only live profiles can be merged")
+            raise MergeError(_("only live profiles can be merged"))
         before = _snapshot(survivor)
         conflicts = _apply_survivorship(survivor, merged)
         moved = {
@@ -290,7 +291,7 @@ def unmerge(
     with transaction.atomic():
         record = Merge.objects.select_for_update().get(pk=merge_record.pk)
         if record.undone_at is not None:
-            raise MergeError("this merge was already undone")
+            raise MergeError(_("this merge was already undone"))
         _lock_customers([record.survivor_id, record.merged_id])
         survivor, merged = record.survivor, record.merged
         holders = _absorbing_chain(survivor)

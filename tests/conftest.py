@@ -33,9 +33,33 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb, django_db_createdb):  # noqa: ANN001, ANN201
+    """pytest-django's, except the test database is always created.
+
+    pytest-django creates it only when a collected test is marked django_db; a run of
+    just the worker or browser tests (which use committed data, never that mark) would
+    otherwise reach the developer's own database."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose, interactive=False, aliases={"default"}, keepdb=keepdb
+        )
+    yield
+    if not keepdb:
+        with django_db_blocker.unblock():
+            try:
+                teardown_databases(config, verbosity=request.config.option.verbose)
+            except Exception as exc:  # noqa: BLE001  (a worker may still hold a connection)
+                request.node.warn(pytest.PytestWarning(f"Error when trying to teardown test databases: {exc!r}"))
+
+
+@pytest.fixture(scope="session")
 def brands(django_db_setup, django_db_blocker) -> dict[str, Brand]:  # noqa: ANN001
     from django.core.cache import cache
 
+    assert connection.settings_dict["NAME"].startswith("test_"), "tests must never touch a real database"
     cache.clear()  # the test Redis database: nothing cached by an earlier run survives
     with django_db_blocker.unblock():
         tenancy.ensure_platform()

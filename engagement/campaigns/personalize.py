@@ -27,6 +27,7 @@ VARIABLES: tuple[tuple[str, Any], ...] = (
     ("link", _("Tracked link")),
     ("poll_link", _("Poll page link")),
     ("referral_link", _("Referral link")),
+    ("preferences_link", _("Preference center (unsubscribe)")),
     ("attributes.<key>", _("A custom field")),
 )
 

@@ -2,7 +2,8 @@
 audience, whether they get the message and when — or why not.
 
 Every guard is evaluated in the same statement: current consent for the channel and
-purpose (latest row wins; channel "all" counts too), an address on the channel, duplicate
+purpose (the rule of customers.consent: the latest row for the channel or "all" wins —
+here as one DISTINCT ON over the audience instead of a subquery per customer), an address on the channel, duplicate
 addresses, the platform's reply window, platform caps, the frequency policy across all
 channels, and quiet hours in the customer's time zone. Skipped customers get a row with
 the reason. The unique (campaign, customer, step) key makes planning idempotent.

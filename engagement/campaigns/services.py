@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from customers.consent import preference_token
 from customers.models import Customer, Interaction, InteractionKind, Order
 from engagement.campaigns import personalize, planning
 from engagement.campaigns.models import (
@@ -317,6 +318,7 @@ def send_batch(campaign_id: int, *, limit: int | None = None, now: datetime | No
                 variables["link"] = base + reverse("engagement:public-link", args=[links[row.variant_id].code, token])
             if campaign.poll_id:
                 variables["poll_link"] = base + reverse("engagement:public-poll", args=[campaign.poll.slug, token])
+            variables["preferences_link"] = base + reverse("customers:preference-center", args=[preference_token(row.customer)])
             if row.customer_id in referral_codes:
                 variables["referral_link"] = base + reverse("engagement:public-referral", args=[referral_codes[row.customer_id]])
             row.message = personalize.render_message(row.variant, campaign.message_type, variables) if row.variant else {}
@@ -460,7 +462,9 @@ def advance_journey(campaign: Campaign, *, now: datetime) -> planning.PlanResult
 
 
 def recipient_token(recipient_id: int) -> str:
-    signature = salted_hmac("engagement.campaigns.recipient", str(recipient_id)).hexdigest()[:16]
+    # The schema is in the salt: recipient ids repeat across brands, tokens must not.
+    salt = f"engagement.campaigns.recipient:{connection.schema_name}"
+    signature = salted_hmac(salt, str(recipient_id)).hexdigest()[:16]
     return f"{recipient_id}-{signature}"
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer, Identity, Interaction, Merge, MergeRule
 from customers.resolution import Claim, IdentityClaim, identity_ref, resolve
-from tests.customers.factories import CustomerFactory, IdentityFactory, InteractionFactory
+from tests.customers.factories import IdentityFactory, InteractionFactory
 
 T0 = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 APP = "wx-app-1"

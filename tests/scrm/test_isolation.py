@@ -13,7 +13,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django_tenants.utils import tenant_context
 
 from channels.models import Connector
-from customers.models import Customer
+from customers.consent import preference_token
+from customers.models import AttributeDefinition, Customer, DataRequest, ImportJob
 from tests.conftest import make_staff
 from tests.engagement.campaigns.isolation import CAMPAIGN_ID_SOURCES
 
@@ -24,9 +25,35 @@ ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
     "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
-    "token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
     **CAMPAIGN_ID_SOURCES,
+    "data_request_id": lambda: DataRequest.objects.create(
+        customer=Customer.objects.create(display_name=f"{MARKER} subject"), subject_label=MARKER,
+        kind="export", status="done", file="data-requests/x.zip",
+    ).pk,
+    "definition_id": lambda: AttributeDefinition.objects.create(key="beta_secret", label=MARKER).pk,
+    "token": lambda: preference_token(Customer.objects.create(display_name=f"{MARKER} prefs")),
+    # merges (customers/merge_views.py)
+    "other_id": lambda: Customer.objects.create(display_name=f"{MARKER} other").pk,
+    "merge_id": lambda: _beta_merge().pk,
+    "suggestion_id": lambda: _beta_suggestion().pk,
+    "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
 }
+
+
+def _beta_merge():  # noqa: ANN202
+    from customers.merging import merge
+
+    make = Customer.objects.create
+    return merge(make(display_name=MARKER), make(display_name=MARKER), rule="manual")
+
+
+def _beta_suggestion():  # noqa: ANN202
+    from customers.models import MergeSuggestion
+
+    a, b = (Customer.objects.create(display_name=MARKER) for _ in range(2))
+    return MergeSuggestion.objects.create(customer_a=a, customer_b=b, score=1.0)
+
+
 # Routes whose parameters are not object ids (tokens), or not ours (Django admin).
 SKIP = ("django-admin/", "password/reset/<uidb64>/<token>/", "i18n/")
 

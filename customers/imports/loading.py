@@ -1,0 +1,373 @@
+"""Load validated rows set-wise: COPY a chunk into a temporary staging table, then a
+fixed handful of statements per chunk, whatever its size (never one query per row).
+
+Per chunk of customers: duplicates within the file (against earlier chunks, through the
+`import_seen` table, and inside the chunk) → match existing customers by email, phone and
+member ID (rows whose identities point at two customers are rejected, not merged) →
+insert new customers with ids drawn from the sequence → update matched ones (values in
+the file win, empty cells keep what we had) → identities → tags. Orders: duplicates in
+the file and in the database by order number → customer by member ID, email or phone
+(unknown ones rejected, or created when the job says so) → insert; at the end the
+affected customers' aggregates are refreshed once. Rows the database rejects come back with a reason code; the
+caller writes them to the error report. The temporary tables live for the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from psycopg.types.json import Jsonb
+
+from customers.imports.mapping import ATTRIBUTE_PREFIX, IDENTITY_FIELDS
+from customers.models import Customer, CustomerTag, Identity, ImportJob, Order, Tag
+from customers.services import refresh_customer_aggregates
+
+DEFAULT_TAG_COLOR = "#6b7280"
+IMPORT_SOURCE = "import"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row_no: int
+    code: str  # duplicate, conflict, order_exists, unknown_customer
+    column: str  # the field key it concerns
+    detail: str  # the earlier row number, or the customer ids
+
+
+@dataclass
+class ChunkResult:
+    imported: int
+    errors: list[RowError]
+    customer_ids: list[int]
+
+
+def _tables() -> dict[str, str]:
+    qn = connection.ops.quote_name
+    return {
+        "customer": qn(Customer._meta.db_table),
+        "identity": qn(Identity._meta.db_table),
+        "tag": qn(Tag._meta.db_table),
+        "customertag": qn(CustomerTag._meta.db_table),
+        "order": qn(Order._meta.db_table),
+    }
+
+
+_CUSTOMER_STAGE = """
+CREATE TEMP TABLE import_stage (
+    row_no bigint PRIMARY KEY,
+    display_name text, email text, phone text, member_id text, gender text, birthday date,
+    city text, province text, country text, locale text, tags text[], attributes jsonb,
+    customer_id bigint, is_new boolean NOT NULL DEFAULT false,
+    error text, error_column text, error_detail text
+) ON COMMIT DROP
+"""
+_CUSTOMER_COLUMNS = (
+    "row_no", "display_name", "email", "phone", "member_id", "gender", "birthday", "city",
+    "province", "country", "locale", "tags", "attributes",
+)
+
+_ORDER_STAGE = """
+CREATE TEMP TABLE import_stage (
+    row_no bigint PRIMARY KEY,
+    external_id text, ordered_at timestamptz, amount numeric(14, 2), currency text, status text,
+    channel text, store text, member_id text, email text, phone text, display_name text,
+    customer_id bigint, is_new boolean NOT NULL DEFAULT false,
+    error text, error_column text, error_detail text
+) ON COMMIT DROP
+"""
+_ORDER_COLUMNS = (
+    "row_no", "external_id", "ordered_at", "amount", "currency", "status", "channel", "store",
+    "member_id", "email", "phone", "display_name",
+)
+
+_SEEN = """
+CREATE TEMP TABLE import_seen (
+    kind text, value text, row_no bigint NOT NULL, PRIMARY KEY (kind, value)
+) ON COMMIT DROP
+"""
+
+
+class Loader:
+    """Stages and loads chunks for one import, inside the caller's transaction."""
+
+    def __init__(self, *, kind: str, options: Any, actor_id: int | None, now: datetime) -> None:
+        self.kind = kind
+        self.options = options
+        self.actor_id = actor_id
+        self.now = now
+        self.t = _tables()
+        self.keys = ("external_id",) if kind == ImportJob.Kind.ORDERS else IDENTITY_FIELDS
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
+            cursor.execute(_ORDER_STAGE if kind == ImportJob.Kind.ORDERS else _CUSTOMER_STAGE)
+            cursor.execute(_SEEN)
+            cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
+
+    def load(self, rows: list[tuple[int, dict[str, Any]]]) -> ChunkResult:
+        """Load (row number, clean values) pairs; returns what went in and what did not."""
+        if not rows:
+            return ChunkResult(0, [], [])
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE import_stage")
+            self._copy(cursor, rows)
+            cursor.execute("ANALYZE import_stage")
+            self._mark_duplicates_in_file(cursor)
+            if self.kind == ImportJob.Kind.ORDERS:
+                self._load_orders(cursor)
+            else:
+                self._load_customers(cursor)
+            cursor.execute(
+                "SELECT row_no, error, error_column, coalesce(error_detail, '') FROM import_stage"
+                " WHERE error IS NOT NULL ORDER BY row_no"
+            )
+            errors = [RowError(*row) for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT DISTINCT customer_id FROM import_stage WHERE error IS NULL AND customer_id IS NOT NULL"
+            )
+            customer_ids = [row[0] for row in cursor.fetchall()]
+            if self.kind == ImportJob.Kind.ORDERS:
+                cursor.execute(
+                    "INSERT INTO import_affected SELECT DISTINCT customer_id FROM import_stage"
+                    " WHERE error IS NULL ON CONFLICT DO NOTHING"
+                )
+        return ChunkResult(len(rows) - len(errors), errors, customer_ids)
+
+    def finish(self) -> None:
+        """Refresh the aggregates of every customer the orders touched, once at the end
+        (per chunk would re-aggregate a busy customer's orders again and again)."""
+        if self.kind != ImportJob.Kind.ORDERS:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT customer_id FROM import_affected")
+            customer_ids = [row[0] for row in cursor.fetchall()]
+        if customer_ids:
+            refresh_customer_aggregates(customer_ids=customer_ids, now=self.now)
+
+    # --- staging -----------------------------------------------------------------------
+
+    def _copy(self, cursor: Any, rows: list[tuple[int, dict[str, Any]]]) -> None:
+        if self.kind == ImportJob.Kind.ORDERS:
+            columns = _ORDER_COLUMNS
+            records = (
+                (no, v.get("external_id"), v.get("ordered_at"), v.get("amount"), v.get("currency"),
+                 v.get("status"), v.get("channel"), v.get("store"), v.get("member_id"),
+                 v.get("email"), v.get("phone"), v.get("display_name"))
+                for no, v in rows
+            )
+        else:
+            columns = _CUSTOMER_COLUMNS
+            records = (
+                (no, v.get("display_name"), v.get("email"), v.get("phone"), v.get("member_id"),
+                 v.get("gender"), v.get("birthday"), v.get("city"), v.get("province"),
+                 v.get("country"), v.get("locale"), v.get("tags"), _attributes(v))
+                for no, v in rows
+            )
+        with cursor.copy(f"COPY import_stage ({', '.join(columns)}) FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
+
+    def _mark_duplicates_in_file(self, cursor: Any) -> None:
+        """The first row with a key wins; later ones are errors naming it."""
+        for key in self.keys:
+            cursor.execute(
+                f"""
+                UPDATE import_stage s
+                   SET error = 'duplicate', error_column = %(key)s, error_detail = seen.row_no::text
+                  FROM import_seen seen
+                 WHERE seen.kind = %(key)s AND seen.value = s.{key} AND s.error IS NULL
+                """,
+                {"key": key},
+            )
+            cursor.execute(
+                f"""
+                UPDATE import_stage s
+                   SET error = 'duplicate', error_column = %(key)s, error_detail = d.first_row::text
+                  FROM (SELECT row_no, min(row_no) OVER (PARTITION BY {key}) AS first_row
+                          FROM import_stage WHERE {key} IS NOT NULL AND error IS NULL) d
+                 WHERE s.row_no = d.row_no AND d.first_row <> d.row_no
+                """,
+                {"key": key},
+            )
+        cursor.execute(
+            "INSERT INTO import_seen (kind, value, row_no) "
+            + " UNION ALL ".join(
+                f"SELECT '{key}', {key}, row_no FROM import_stage WHERE error IS NULL AND {key} IS NOT NULL"
+                for key in self.keys
+            )
+        )
+
+    def _match_existing(self, cursor: Any) -> None:
+        """Rows whose identities name exactly one customer get it; two or more: conflict."""
+        union = " UNION ".join(
+            f"""SELECT s.row_no, i.customer_id FROM import_stage s
+                  JOIN {self.t['identity']} i ON i.kind = '{key}' AND i.scope = '' AND i.value = s.{key}
+                 WHERE s.error IS NULL AND s.customer_id IS NULL"""
+            for key in IDENTITY_FIELDS
+        )
+        cursor.execute(
+            f"""
+            WITH grouped AS (
+                SELECT row_no, array_agg(DISTINCT customer_id ORDER BY customer_id) AS ids
+                  FROM ({union}) matches GROUP BY row_no
+            )
+            UPDATE import_stage s
+               SET customer_id = CASE WHEN cardinality(g.ids) = 1 THEN g.ids[1] END,
+                   error = CASE WHEN cardinality(g.ids) > 1 THEN 'conflict' END,
+                   error_column = CASE WHEN cardinality(g.ids) > 1 THEN '' END,
+                   error_detail = CASE WHEN cardinality(g.ids) > 1 THEN array_to_string(g.ids, ',') END
+              FROM grouped g
+             WHERE s.row_no = g.row_no
+            """
+        )
+
+    def _insert_identities(self, cursor: Any, *, only_new: bool) -> None:
+        new_filter = "AND is_new" if only_new else ""
+        cursor.execute(
+            f"""
+            INSERT INTO {self.t['identity']} (customer_id, kind, scope, value, verified, source, created_at)
+            """
+            + " UNION ALL ".join(
+                f"""SELECT customer_id, '{key}', '', {key}, false, %(source)s, %(now)s FROM import_stage
+                     WHERE error IS NULL AND customer_id IS NOT NULL AND {key} IS NOT NULL {new_filter}"""
+                for key in IDENTITY_FIELDS
+            )
+            + " ON CONFLICT (kind, scope, value) DO NOTHING",
+            {"source": IMPORT_SOURCE, "now": self.now},
+        )
+
+    def _insert_new_customers(self, cursor: Any, *, group_by: str | None = None) -> None:
+        """New customers for staged rows still without one (one per `group_by` value)."""
+        t = self.t
+        sequence = "pg_get_serial_sequence(%(customer_table)s, 'id')"
+        if group_by is None:
+            cursor.execute(
+                f"""UPDATE import_stage SET customer_id = nextval({sequence}), is_new = true
+                     WHERE error IS NULL AND customer_id IS NULL""",
+                {"customer_table": Customer._meta.db_table},
+            )
+        else:
+            cursor.execute(
+                f"""
+                WITH keys AS (
+                    SELECT k.value, nextval({sequence}) AS id FROM (
+                        SELECT DISTINCT {group_by} AS value FROM import_stage
+                         WHERE error IS NULL AND customer_id IS NULL AND {group_by} IS NOT NULL
+                    ) k
+                )
+                UPDATE import_stage s SET customer_id = keys.id, is_new = true
+                  FROM keys WHERE s.{group_by} = keys.value AND s.error IS NULL AND s.customer_id IS NULL
+                """,
+                {"customer_table": Customer._meta.db_table},
+            )
+        is_customers = self.kind == ImportJob.Kind.CUSTOMERS
+        cursor.execute(
+            f"""
+            INSERT INTO {t['customer']} (
+                id, display_name, avatar_url, gender, birthday, locale, city, province, country,
+                attributes, created_at, updated_at, interaction_counts, total_interactions_30d,
+                order_count, revenue)
+            SELECT DISTINCT ON (customer_id)
+                   customer_id, coalesce(display_name, ''), '',
+                   {"coalesce(gender, 'unknown')" if is_customers else "'unknown'"},
+                   {"birthday" if is_customers else "NULL::date"},
+                   {"coalesce(locale, '')" if is_customers else "''"},
+                   {"coalesce(city, '')" if is_customers else "''"},
+                   {"coalesce(province, '')" if is_customers else "''"},
+                   {"coalesce(country, '')" if is_customers else "''"},
+                   {"coalesce(attributes, '{}'::jsonb)" if is_customers else "'{}'::jsonb"},
+                   %(now)s, %(now)s, '{{}}'::jsonb, 0, 0, 0
+              FROM import_stage
+             WHERE is_new AND error IS NULL
+             ORDER BY customer_id, row_no
+            """,
+            {"now": self.now},
+        )
+
+    # --- customers -------------------------------------------------------------------
+
+    def _load_customers(self, cursor: Any) -> None:
+        t = self.t
+        self._match_existing(cursor)
+        self._insert_new_customers(cursor)
+        # Matched customers: a value in the file replaces ours, an empty cell keeps ours.
+        cursor.execute(
+            f"""
+            UPDATE {t['customer']} c
+               SET display_name = coalesce(s.display_name, c.display_name),
+                   gender = CASE WHEN s.gender IS NULL OR s.gender = 'unknown' THEN c.gender ELSE s.gender END,
+                   birthday = coalesce(s.birthday, c.birthday),
+                   city = coalesce(s.city, c.city),
+                   province = coalesce(s.province, c.province),
+                   country = coalesce(s.country, c.country),
+                   locale = coalesce(s.locale, c.locale),
+                   attributes = c.attributes || coalesce(s.attributes, '{{}}'::jsonb),
+                   updated_at = %(now)s
+              FROM import_stage s
+             WHERE s.customer_id = c.id AND NOT s.is_new AND s.error IS NULL
+            """,
+            {"now": self.now},
+        )
+        self._insert_identities(cursor, only_new=False)
+        cursor.execute(
+            f"""
+            INSERT INTO {t['tag']} (name, color)
+            SELECT DISTINCT t.tag_name, %(color)s FROM import_stage s CROSS JOIN unnest(s.tags) AS t(tag_name)
+             WHERE s.error IS NULL
+            ON CONFLICT (name) DO NOTHING
+            """,
+            {"color": DEFAULT_TAG_COLOR},
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {t['customertag']} (customer_id, tag_id, added_by_id, added_at)
+            SELECT DISTINCT s.customer_id, tag.id, %(actor)s::integer, %(now)s::timestamptz
+              FROM import_stage s CROSS JOIN unnest(s.tags) AS t(tag_name)
+              JOIN {t['tag']} tag ON tag.name = t.tag_name
+             WHERE s.error IS NULL
+            ON CONFLICT (customer_id, tag_id) DO NOTHING
+            """,
+            {"actor": self.actor_id, "now": self.now},
+        )
+
+    # --- orders ----------------------------------------------------------------------
+
+    def _load_orders(self, cursor: Any) -> None:
+        t = self.t
+        cursor.execute(
+            f"""
+            UPDATE import_stage s SET error = 'order_exists', error_column = 'external_id'
+              FROM {t['order']} o
+             WHERE o.external_id = s.external_id AND s.error IS NULL
+            """
+        )
+        self._match_existing(cursor)
+        if self.options.create_customers:
+            # One new customer per member ID, then per email, then per phone; after each
+            # round the next rows may match the customers (identities) it created.
+            for key in IDENTITY_FIELDS:
+                self._insert_new_customers(cursor, group_by=key)
+                self._insert_identities(cursor, only_new=True)
+                cursor.execute("UPDATE import_stage SET is_new = false WHERE is_new")
+                self._match_existing(cursor)
+        cursor.execute(
+            """UPDATE import_stage SET error = 'unknown_customer', error_column = ''
+                WHERE error IS NULL AND customer_id IS NULL"""
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {t['order']} (external_id, customer_id, ordered_at, amount, currency, items,
+                                      store, channel, status)
+            SELECT external_id, customer_id, ordered_at, amount, currency, '[]'::jsonb,
+                   coalesce(store, ''), channel, status
+              FROM import_stage WHERE error IS NULL
+             ORDER BY customer_id, ordered_at
+            """
+        )
+
+
+def _attributes(values: dict[str, Any]) -> Jsonb | None:
+    found = {k[len(ATTRIBUTE_PREFIX):]: v for k, v in values.items() if k.startswith(ATTRIBUTE_PREFIX)}
+    return Jsonb(found) if found else None
