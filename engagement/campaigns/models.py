@@ -148,6 +148,9 @@ class Vote(models.Model):
         verbose_name_plural = _("votes")
         constraints = [models.UniqueConstraint(fields=["poll", "customer"], name="vote_one_per_customer")]
 
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.customer_id} → {self.option_id}"
+
 
 class ReferralProgram(models.Model):
     class RewardOn(models.TextChoices):
@@ -183,6 +186,9 @@ class ReferralLink(models.Model):
         verbose_name_plural = _("referral links")
         constraints = [models.UniqueConstraint(fields=["program", "customer"], name="referral_link_one_per_customer")]
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class Referral(models.Model):
     class Status(models.TextChoices):
@@ -205,6 +211,9 @@ class Referral(models.Model):
             models.UniqueConstraint(fields=["program", "referee"], name="referral_one_per_referee"),
             models.CheckConstraint(condition=~Q(referrer=F("referee")), name="referral_not_self"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} → {self.referee_id}"
 
 
 class Campaign(models.Model):
@@ -353,6 +362,9 @@ class JourneyStep(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["campaign", "position"], name="journey_step_unique_position")]
 
+    def __str__(self) -> str:
+        return f"{self.position}: {self.action}"
+
 
 class JourneyPosition(models.Model):
     """Where one customer is in a journey, and when they are due to move on."""
@@ -368,6 +380,9 @@ class JourneyPosition(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="journey_position_unique")]
         indexes = [models.Index(fields=["campaign", "position", "due_at"], condition=Q(finished_at__isnull=True), name="journey_position_due")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.customer_id} @ {self.position}"
 
 
 class SkipReason(models.TextChoices):
@@ -430,6 +445,9 @@ class CampaignRecipient(models.Model):
             models.Index(fields=["customer", "send_at"], name="campaign_recipient_customer"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.customer_id}/{self.step}: {self.status}"
+
 
 class SendTimeProfile(models.Model):
     """A customer's best hour (UTC, 0–23) from their own activity-hour histogram."""
@@ -438,6 +456,9 @@ class SendTimeProfile(models.Model):
     best_hour = models.PositiveSmallIntegerField()
     samples = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.best_hour}h"
 
 
 class TrackedLink(models.Model):
@@ -454,6 +475,9 @@ class TrackedLink(models.Model):
         verbose_name_plural = _("tracked links")
         constraints = [models.UniqueConstraint(fields=["variant", "url"], name="tracked_link_unique_url")]
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class Click(models.Model):
     id = models.BigAutoField(primary_key=True)
@@ -466,3 +490,6 @@ class Click(models.Model):
     class Meta:
         verbose_name = _("click")
         verbose_name_plural = _("clicks")
+
+    def __str__(self) -> str:
+        return f"{self.link_id} @ {self.clicked_at:%Y-%m-%d %H:%M}"

@@ -17,7 +17,6 @@ from engagement.campaigns.models import (
     SkipReason,
     Vote,
 )
-from segments.models import SegmentMembership
 
 FUNNEL_STAGES = ("targeted", "planned", "sent", "delivered", "read", "clicked", "converted")
 

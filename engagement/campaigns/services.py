@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from customers.consent import preference_token
 from customers.models import Customer, Interaction, InteractionKind, Order
@@ -76,7 +77,7 @@ def save_campaign(
 ) -> Campaign:
     """Create or edit a draft campaign with its audience and A/B variants (by name)."""
     if campaign is not None and not campaign.is_editable:
-        raise CampaignError("only a draft or scheduled campaign can be edited")
+        raise CampaignError(_("only a draft or scheduled campaign can be edited"))
     campaign = campaign or Campaign(created_by=actor)
     for name, value in fields.items():
         setattr(campaign, name, value)
@@ -97,7 +98,7 @@ def save_campaign(
 def save_journey(*, campaign: Campaign, steps: Sequence[dict[str, Any]]) -> list[JourneyStep]:
     """Replace a draft journey's steps ({action, variant, wait_hours, condition, if_true, if_false})."""
     if not campaign.is_editable:
-        raise CampaignError("only a draft journey can be edited")
+        raise CampaignError(_("only a draft journey can be edited"))
     campaign.steps.all().delete()
     return JourneyStep.objects.bulk_create(
         [JourneyStep(campaign=campaign, position=index, **step) for index, step in enumerate(steps)]
@@ -114,13 +115,13 @@ def start_campaign(*, campaign: Campaign, actor: User | None, public_base_url: s
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status not in (Status.DRAFT, Status.SCHEDULED):
-            raise CampaignError("this campaign has already started")
+            raise CampaignError(_("this campaign has already started"))
         if not campaign.variants.exists():
-            raise CampaignError("add a message before sending")
+            raise CampaignError(_("add a message before sending"))
         if campaign.kind == Campaign.Kind.TRIGGERED and campaign.trigger_segment_id is None:
-            raise CampaignError("choose the segment that triggers the campaign")
+            raise CampaignError(_("choose the segment that triggers the campaign"))
         if campaign.kind != Campaign.Kind.TRIGGERED and not campaign.segments.exists():
-            raise CampaignError("choose at least one audience segment")
+            raise CampaignError(_("choose at least one audience segment"))
         campaign.public_base_url = public_base_url.rstrip("/")
         now = timezone.now()
         later = campaign.scheduled_at is not None and campaign.scheduled_at > now
@@ -269,14 +270,14 @@ def redeem_coupon(*, code: str, order: Order | None = None, customer: Customer |
     with transaction.atomic():
         coupon = Coupon.objects.select_for_update().filter(code=code.strip()).order_by("-id").first()
         if coupon is None:
-            raise CampaignError("unknown coupon code")
+            raise CampaignError(_("unknown coupon code"))
         holder = order.customer_id if order is not None else (customer.pk if customer else None)
         if coupon.customer_id is None or coupon.customer_id != holder:
-            raise CampaignError("this coupon belongs to someone else")
+            raise CampaignError(_("this coupon belongs to someone else"))
         if coupon.redeemed_at is not None:
-            raise CampaignError("this coupon was already used")
+            raise CampaignError(_("this coupon was already used"))
         if coupon.pool.valid_until and coupon.pool.valid_until < now:
-            raise CampaignError("this coupon has expired")
+            raise CampaignError(_("this coupon has expired"))
         coupon.redeemed_at, coupon.order = now, order
         coupon.save(update_fields=["redeemed_at", "order"])
         # The redemption converts the customer's sends of campaigns offering this pool.
@@ -359,7 +360,7 @@ def _move(campaign: Campaign, *, to: str, allowed: tuple[str, ...], actor: User 
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status not in allowed:
-            raise CampaignError(f"a {campaign.status} campaign cannot be {action}d")
+            raise CampaignError(_("This campaign cannot do that in its current status."))
         campaign.status = to
         if to == Status.CANCELLED:
             campaign.finished_at = timezone.now()
@@ -614,12 +615,12 @@ def refer(*, code: str, referee_id: int, now: datetime | None = None) -> Referra
     now = now or timezone.now()
     link = ReferralLink.objects.select_related("program").filter(code=code, program__is_active=True).first()
     if link is None:
-        raise CampaignError("unknown or closed referral link")
+        raise CampaignError(_("unknown or closed referral link"))
     if link.customer_id == referee_id:
-        raise CampaignError("you cannot refer yourself")
+        raise CampaignError(_("you cannot refer yourself"))
     referee = Customer.objects.filter(pk=referee_id).first()
     if referee is None or referee.created_at < now - NEW_CUSTOMER_WINDOW:
-        raise CampaignError("only new customers can be referred")
+        raise CampaignError(_("only new customers can be referred"))
     try:
         with transaction.atomic():
             referral = Referral.objects.create(
@@ -631,7 +632,7 @@ def refer(*, code: str, referee_id: int, now: datetime | None = None) -> Referra
                 external_id=f"referral:{referral.pk}", metadata={"program": link.program_id, "referee": referee_id},
             )
     except IntegrityError as error:
-        raise CampaignError("this friend was already referred") from error
+        raise CampaignError(_("this friend was already referred")) from error
     return referral
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from engagement.campaigns import services
 from engagement.campaigns.models import Campaign, CampaignRecipient, CouponPool
-from tests.conftest import PASSWORD, make_staff, wait_until
+from tests.conftest import PASSWORD, make_staff
 from tests.customers.factories import OrderFactory
 from tests.engagement.campaigns.helpers import segment_of, wechat_customer
 

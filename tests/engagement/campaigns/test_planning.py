@@ -8,7 +8,12 @@ from django.utils import timezone
 from customers.models import Consent, Identity
 from engagement.campaigns import planning
 from engagement.campaigns.models import CampaignRecipient, SendTimeProfile
-from tests.customers.factories import ConsentFactory, CustomerFactory, IdentityFactory, InteractionFactory
+from tests.customers.factories import (
+    ConsentFactory,
+    CustomerFactory,
+    IdentityFactory,
+    InteractionFactory,
+)
 from tests.engagement.campaigns.helpers import campaign_for, segment_of, wechat_customer
 
 
