@@ -713,6 +713,20 @@ def attribute_recent_conversions(now: datetime | None = None) -> int:
     recent = Campaign.objects.filter(Q(finished_at__isnull=True) | Q(finished_at__gte=now - timedelta(days=30))).exclude(
         status__in=[Status.DRAFT, Status.CANCELLED]
     )
-    for campaign in recent:  # bounded by the brand's live campaigns; each is one statement
+    for campaign in recent:  # bounded by the brand's live campaigns; a few statements each
         total += attribute_conversions(campaign, now=now)
+        mark_winner(campaign)
     return total
+
+
+def mark_winner(campaign: Campaign) -> str | None:
+    """Flag the A/B variant with the best rate on the campaign's metric (needs two arms)."""
+    from engagement.campaigns.selectors import funnel, winner
+
+    if campaign.variants.count() < 2:
+        return None
+    name = winner(campaign, funnel(campaign)["by_variant"])
+    if name is not None:
+        campaign.variants.update(is_winner=False)
+        campaign.variants.filter(name=name).update(is_winner=True)
+    return name

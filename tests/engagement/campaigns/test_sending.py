@@ -108,3 +108,63 @@ def test_a_real_worker_killed_mid_send_and_restarted_sends_everyone_once(committ
         rows = CampaignRecipient.objects.filter(campaign=campaign)
         assert rows.count() == 60 and rows.filter(status="queued").count() == 60
     connection.set_schema_to_public()
+
+
+def test_triggered_campaign_sends_to_people_entering_the_segment_once(brand):
+    from django.utils import timezone
+
+    from segments.models import MembershipEvent
+
+    # given a triggered campaign started while someone was already in the segment
+    early, newcomer = wechat_customer(), wechat_customer()
+    segment = segment_of([early])
+    MembershipEvent.objects.create(segment=segment, customer=early, kind="entered", at=timezone.now())
+    campaign = campaign_for(segment, kind=Campaign.Kind.TRIGGERED, trigger_segment=segment, status=Campaign.Status.DRAFT)
+    services.start_campaign(campaign=campaign, actor=None, public_base_url="https://alpha.example")
+
+    # when a newcomer enters and the tick plans twice
+    MembershipEvent.objects.create(segment=segment, customer=newcomer, kind="entered", at=timezone.now())
+    services.plan_campaign(campaign.pk)
+    services.plan_campaign(campaign.pk)
+
+    # then only the newcomer is planned, once
+    assert list(CampaignRecipient.objects.filter(campaign=campaign).values_list("customer_id", flat=True)) == [newcomer.pk]
+
+
+def test_recurring_campaign_plans_each_run_as_its_own_step(brand):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    customer = wechat_customer()
+    campaign = campaign_for(segment_of([customer]), kind=Campaign.Kind.RECURRING, recurrence="daily",
+                            status=Campaign.Status.PLANNING, frequency_cap=10)
+    now = timezone.now()
+
+    services.plan_campaign(campaign.pk, now=now)
+    campaign.refresh_from_db()
+    assert campaign.next_run_at == now + timedelta(days=1)
+    assert services.due_campaign_ids(now + timedelta(days=1, minutes=1))["plan"] == [campaign.pk]
+    services.plan_campaign(campaign.pk, now=now + timedelta(days=1, minutes=1))
+
+    assert sorted(CampaignRecipient.objects.filter(campaign=campaign).values_list("step", "status")) == [(0, "planned"), (1, "planned")]
+
+
+def test_ab_winner_is_marked_by_the_chosen_metric(brand):
+    from engagement.campaigns.models import Variant
+
+    people = [wechat_customer() for _ in range(40)]
+    campaign = _planned(campaign_for(segment_of(people), winner_metric="clicked"))
+    Variant.objects.create(campaign=campaign, name="B", text="B")
+    CampaignRecipient.objects.filter(campaign=campaign).update(variant=None)
+    rows = list(CampaignRecipient.objects.filter(campaign=campaign).order_by("id"))
+    a, b = campaign.variants.order_by("name")
+    for index, row in enumerate(rows):
+        row.variant = a if index % 2 else b
+    CampaignRecipient.objects.bulk_update(rows, ["variant"])
+    services.send_batch(campaign.pk, limit=100)
+    ids = list(CampaignRecipient.objects.filter(campaign=campaign, variant=b).values_list("pk", flat=True)[:3])
+    CampaignRecipient.objects.filter(pk__in=ids).update(clicked_at=campaign.created_at)
+
+    assert services.mark_winner(campaign) == "B"
+    assert list(campaign.variants.filter(is_winner=True).values_list("name", flat=True)) == ["B"]
