@@ -29,6 +29,7 @@ from customers.notes import add_note
 from customers.services import refresh_customer_aggregates
 from scrm.staff.models import AuditEntry
 from tests.conftest import make_staff, wait_until
+from tests.engagement.campaigns.privacy import add_campaign_rows
 from tests.customers.factories import (
     NOW,
     CustomerFactory,
@@ -69,6 +70,7 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
                                    score=0.8, reasons=[f"similar name {NAME}"])
     DataRequest.objects.create(customer=person, subject_label=f"#{person.pk}", kind="export", status="failed",
                                reason="an earlier request")
+    add_campaign_rows(person, name=NAME, email=EMAIL, friend=CustomerFactory(display_name="Friend Q"))
     refresh_customer_aggregates(customer_ids=[person.pk, old.pk])
     return person
 
