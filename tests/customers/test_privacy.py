@@ -29,7 +29,6 @@ from customers.notes import add_note
 from customers.services import refresh_customer_aggregates
 from scrm.staff.models import AuditEntry
 from tests.conftest import make_staff, wait_until
-from tests.engagement.campaigns.privacy import add_campaign_rows
 from tests.customers.factories import (
     NOW,
     CustomerFactory,
@@ -38,6 +37,7 @@ from tests.customers.factories import (
     OrderFactory,
     TagFactory,
 )
+from tests.engagement.campaigns.privacy import add_campaign_rows
 
 NAME, EMAIL, PHONE = "Zhangsan Qiwen", "qiwen.zhang@example.org", "+8613900001111"
 OLD_NAME = "Qiwen Old-Profile"
