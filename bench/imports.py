@@ -256,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark brand afterwards")
     parser.add_argument("--profile", action="store_true", help="only profile our customer import")
+    parser.add_argument("--skip-pages", action="store_true", help="imports only: no search or profile page timings")
     args = parser.parse_args(argv)
 
     import django
@@ -315,12 +316,14 @@ def main(argv: list[str] | None = None) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
 
-            client = Client(HTTP_HOST=brand.primary_host())
-            client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
-            log("search latency")
-            search = search_latency(client, args.customers)
-            log("profile page with 10,000 timeline items")
-            profile = profile_latency(client)
+            search = profile = None
+            if not args.skip_pages:
+                client = Client(HTTP_HOST=brand.primary_host())
+                client.force_login(admin, backend="django.contrib.auth.backends.ModelBackend")
+                log("search latency")
+                search = search_latency(client, args.customers)
+                log("profile page with 10,000 timeline items")
+                profile = profile_latency(client)
     finally:
         connection.set_schema_to_public()
         if not args.keep:
@@ -332,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     print("|---|---|---:|---:|---:|---:|")
     for path, kind, rows, seconds in results:
         print(f"| {path} | {kind} | {rows:,} | {seconds:.2f} | {rows / seconds:,.0f} | {copy_rate[kind] / (rows / seconds):.1f} |")
+    if search is None or profile is None:
+        return
     print(f"\n| page | p50 ms | p95 ms |\n|---|---:|---:|\n| customer search ({args.customers:,} customers, 200 queries) | {search[0]:.1f} | {search[1]:.1f} |")
     print(f"| profile 360, 10,000 timeline items (30 loads) | {profile[0]:.1f} | {profile[1]:.1f} |")
 

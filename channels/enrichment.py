@@ -41,6 +41,13 @@ def _vader() -> Any:
     return SentimentIntensityAnalyzer()
 
 
+def warm() -> None:
+    """Load both models now (SnowNLP takes seconds to import): called when a worker
+    process starts, so the first batch does not pay for it."""
+    sentiment("好", "zh")
+    sentiment("good", "en")
+
+
 def sentiment(text: str, language: str) -> float | None:
     sample = text[:MAX_SCORED_CHARS].strip()
     if not sample:

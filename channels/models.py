@@ -156,3 +156,56 @@ class RawEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector_id} · {self.dedupe_key} · {self.status}"
+
+
+class OutboundMessage(models.Model):
+    """One message to send through a connector (transactional outbox, DESIGN.md).
+
+    Written in the transaction of the business change; delivered by channels.outbox. A
+    row is sent at most once: it is claimed as "sending" and committed before the platform
+    is called, and a row found still "sending" later is never retried automatically (we
+    cannot know whether the platform got it), only shown."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        UNKNOWN = "unknown", _("Unknown (interrupted while sending)")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        IMAGE = "image", _("Image")
+        TEMPLATE = "template", _("Template")
+
+    class Purpose(models.TextChoices):
+        SERVICE = "service", _("Service")
+        MARKETING = "marketing", _("Marketing")
+
+    id = models.BigAutoField(primary_key=True)
+    connector = models.ForeignKey(Connector, verbose_name=_("connector"), on_delete=models.PROTECT, related_name="outbound")
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    recipient = models.CharField(_("recipient"), max_length=255)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.SERVICE)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    error_code = models.CharField(_("error code"), max_length=32, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    platform_message_id = models.CharField(_("platform message ID"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbound messages")
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="outbound_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector_id} → {self.recipient} ({self.status})"

@@ -10,7 +10,6 @@ remains; a re-run inserts nothing twice (ON CONFLICT DO NOTHING on the external 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +21,7 @@ from psycopg.types.json import Jsonb
 from channels import enrichment, hooks
 from channels.adapters import NoAdapter, Rejected, adapter_for
 from channels.events import InboundEvent
-from channels.identities import resolve_claims
+from channels.identities import VIA_IDENTITY, identity_ref, resolve_claims
 from channels.models import Connector, RawEvent
 from customers.models import Consent, Interaction, Order
 from customers.services import refresh_customer_aggregates
@@ -42,24 +41,39 @@ class BatchResult:
 
 
 def process_pending_batch(*, limit: int = BATCH_SIZE) -> BatchResult:
-    """Process up to `limit` pending raw events. Returns what happened."""
+    """Process up to `limit` pending raw events. Returns what happened.
+
+    When the batch fails as a whole (a database or subscriber error), it rolls back and
+    its events are processed one by one, so one poisonous event is isolated (attempts
+    counted, failed after MAX_ATTEMPTS) instead of holding back the other 499."""
+    claimed: list[int] = []
     try:
-        return _process(limit)
-    except Exception as error:  # a database or subscriber error: the batch rolled back
-        logger.exception("ingest batch failed; its events stay pending for a retry")
-        _record_batch_failure(limit, error)
-        raise
+        return _process(limit, claimed=claimed)
+    except Exception:
+        logger.exception("ingest batch failed; retrying its events one by one")
+    result = BatchResult(claimed=len(claimed))
+    for raw_id in claimed:
+        try:
+            single = _process(1, only_id=raw_id)
+        except Exception as error:
+            logger.exception("ingest event failed", extra={"raw_event": raw_id})
+            _record_failure(raw_id, error)
+            continue
+        result.interactions += single.interactions
+        result.failed += single.failed
+        result.unhandled += single.unhandled
+    return result
 
 
-def _process(limit: int) -> BatchResult:
+def _process(limit: int, *, claimed: list[int] | None = None, only_id: int | None = None) -> BatchResult:
     result = BatchResult()
     with transaction.atomic():
-        raws = list(
-            RawEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=RawEvent.Status.PENDING)
-            .select_related("connector")
-            .order_by("id")[:limit]
-        )
+        pending = RawEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(status=RawEvent.Status.PENDING)
+        if only_id is not None:
+            pending = pending.filter(pk=only_id)
+        raws = list(pending.select_related("connector").order_by("id")[:limit])
+        if claimed is not None:
+            claimed.extend(raw.pk for raw in raws)
         result.claimed = len(raws)
         if not raws:
             return result
@@ -113,6 +127,9 @@ def _insert_interactions(rows: list[tuple[RawEvent, InboundEvent, int]]) -> list
         return []
     columns: list[list[object]] = [[] for _ in range(9)]
     for _raw, event, customer_id in rows:
+        # Which identity the event came through, so an unmerge can send it back.
+        if event.claim.identities and (via := identity_ref(event.claim.identities[0])):
+            event.metadata[VIA_IDENTITY] = via
         # NUL is the one character PostgreSQL text cannot hold; everything else is kept.
         text = event.text.replace("\x00", "\ufffd")
         values = (customer_id, event.channel, event.kind, event.occurred_at, text, Jsonb(event.metadata),
@@ -167,30 +184,41 @@ def _record_consents(rows: list[tuple[InboundEvent, int]]) -> None:
     ])
 
 
+_MARK_SQL = """
+UPDATE {table} r
+   SET status = m.status, error = m.error, unhandled_types = m.unhandled, processed_at = %s,
+       attempts = r.attempts + 1
+  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::jsonb[]) AS m(id, status, error, unhandled)
+ WHERE r.id = m.id
+"""
+
+
 def _mark(raws: list[RawEvent], outcome: dict[int, tuple[str, str, list[str]]]) -> None:
-    now = timezone.now()
-    for raw in raws:
-        raw.status, raw.error, raw.unhandled_types = outcome[raw.pk]
-        raw.processed_at = now
-        raw.attempts += 1
-    RawEvent.objects.bulk_update(raws, ["status", "error", "unhandled_types", "processed_at", "attempts"])
-    latest: dict[int, datetime] = defaultdict(lambda: raws[0].received_at)
-    for raw in raws:
-        latest[raw.connector_id] = max(latest[raw.connector_id], raw.received_at)
-    for connector_id, at in sorted(latest.items()):  # one lock order: no deadlocks
-        Connector.objects.filter(pk=connector_id).update(last_event_at=at)
-
-
-def _record_batch_failure(limit: int, error: Exception) -> None:
-    """Count an attempt on the oldest pending rows; past MAX_ATTEMPTS they are failed
-    (kept with the error, retryable from the dead-letter page)."""
-    with transaction.atomic():
-        ids = list(
-            RawEvent.objects.select_for_update(skip_locked=True)
-            .filter(status=RawEvent.Status.PENDING).order_by("id").values_list("id", flat=True)[:limit]
+    ids = [raw.pk for raw in raws]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_SQL.format(table=connection.ops.quote_name(RawEvent._meta.db_table)),
+            [timezone.now(), ids, [outcome[pk][0] for pk in ids], [outcome[pk][1] for pk in ids],
+             [Jsonb(outcome[pk][2]) for pk in ids]],
         )
-        message = f"{type(error).__name__}: {error}"[:2000]
-        RawEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1, error=message)
-        RawEvent.objects.filter(id__in=ids, attempts__gte=MAX_ATTEMPTS).update(
+    latest: dict[int, datetime] = {}
+    for raw in raws:
+        latest[raw.connector_id] = max(latest.get(raw.connector_id, raw.received_at), raw.received_at)
+    errors = {raw.connector_id: outcome[raw.pk][1] for raw in raws if outcome[raw.pk][0] == RawEvent.Status.FAILED}
+    now = timezone.now()
+    for connector_id, at in sorted(latest.items()):  # one lock order: no deadlocks
+        fields: dict[str, object] = {"last_event_at": at}
+        if connector_id in errors:
+            fields |= {"last_error": errors[connector_id][:2000], "last_error_at": now}
+        Connector.objects.filter(pk=connector_id).update(**fields)
+
+
+def _record_failure(raw_id: int, error: Exception) -> None:
+    """Count an attempt; past MAX_ATTEMPTS the event is failed (kept with its error,
+    retryable from the dead-letter page), before that it stays pending for the sweeper."""
+    message = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic():
+        RawEvent.objects.filter(pk=raw_id, status=RawEvent.Status.PENDING).update(attempts=F("attempts") + 1, error=message)
+        RawEvent.objects.filter(pk=raw_id, status=RawEvent.Status.PENDING, attempts__gte=MAX_ATTEMPTS).update(
             status=RawEvent.Status.FAILED, processed_at=timezone.now()
         )

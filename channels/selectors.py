@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from channels.models import Connector, RawEvent
+from channels.models import Connector, OutboundMessage, RawEvent
 
 
 def pending_backlog_at_least(n: int) -> bool:
@@ -60,3 +60,7 @@ def dead_letters(connector: Connector, status: str = RawEvent.Status.FAILED) -> 
         .defer("body")
         .order_by("-received_at", "-id")
     )
+
+
+def outbound_messages(connector: Connector) -> QuerySet[OutboundMessage]:
+    return connector.outbound.order_by("-created_at", "-id")

@@ -120,3 +120,17 @@ def requeue_stale_pending(*, older_than_seconds: int = 15) -> int:
         coordination.release_schedule()
         schedule_processing()
     return waiting
+
+
+# Processed deliveries hold personal data (message text, emails) that erasure cannot
+# find by customer; they are kept only long enough to debug and replay, then deleted.
+# Failed deliveries stay until retried or the connector is deleted (dead letters).
+RAW_EVENT_RETENTION = timedelta(days=7)
+
+
+def purge_processed_raw_events(*, older_than: timedelta = RAW_EVENT_RETENTION) -> int:
+    cutoff = timezone.now() - older_than
+    deleted, _by_model = RawEvent.objects.filter(
+        status__in=[RawEvent.Status.DONE, RawEvent.Status.UNHANDLED], processed_at__lt=cutoff,
+    ).delete()
+    return deleted

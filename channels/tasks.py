@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from channels import coordination, pipeline, selectors, services
+from typing import Any
+
+from celery.signals import worker_process_init
+
+from channels import coordination, enrichment, pipeline, selectors, services
 from scrm.tasks import brand_task
+
+
+@worker_process_init.connect
+def load_enrichment_models(**_kwargs: Any) -> None:
+    enrichment.warm()
 
 
 @brand_task(acks_late=True, reject_on_worker_lost=True)
@@ -29,3 +38,23 @@ def process_events_task() -> int:
 @brand_task(acks_late=True)
 def sweep_pending_events_task() -> int:
     return services.requeue_stale_pending()
+
+
+@brand_task(acks_late=True)
+def deliver_outbound_task() -> int:
+    from channels import outbox
+
+    return outbox.deliver_due_messages().sent
+
+
+@brand_task(acks_late=True)
+def sweep_outbound_task() -> int:
+    """Beat: deliver rows whose backoff has passed (scheduled in the database)."""
+    from channels import outbox
+
+    return outbox.deliver_due_messages().sent
+
+
+@brand_task(acks_late=True)
+def purge_processed_raw_events_task() -> int:
+    return services.purge_processed_raw_events()

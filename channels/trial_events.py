@@ -32,6 +32,14 @@ def test_delivery(connector: Connector) -> Delivery:
             openid=f"test-openid-{nonce}", text=_("Test message from SCRM"), msg_id=int(time.time() * 1000),
             encoding_aes_key=secret("encoding_aes_key"),
         )
+    if connector.kind == "wecom":
+        return deliveries.wecom_contact_change(
+            token=secret("token"), corp_id=config.get("corp_id", ""), encoding_aes_key=secret("encoding_aes_key"),
+            change="add_external_contact", external_userid=f"wm-test-{nonce}", staff="test-staff", state="test",
+        )
+    if connector.kind == "weibo":
+        return deliveries.weibo_push(app_secret=secret("app_secret"), receiver_id=config.get("uid", ""),
+                                     sender_id=f"7{secrets.randbelow(10**9)}", text=_("Test message from SCRM"))
     if connector.kind in ("facebook", "instagram"):
         entry = deliveries.meta_message_entry(
             page_id=config.get("page_id", ""), psid=f"test-{nonce}", text=_("Test message from SCRM"), mid=f"m_test_{nonce}",

@@ -108,6 +108,14 @@ def connector_events(request: HttpRequest, connector_id: int) -> HttpResponse:
     return render(request, "channels/connector_events.html", context)
 
 
+@require_GET
+@roles_required(Role.ADMIN)
+def connector_outbound(request: HttpRequest, connector_id: int) -> HttpResponse:
+    connector = _connector_or_404(connector_id)
+    page = paginate(request, selectors.outbound_messages(connector))
+    return render(request, "channels/connector_outbound.html", {"connector": connector, "page": page})
+
+
 @require_POST
 @roles_required(Role.ADMIN)
 def connector_retry(request: HttpRequest, connector_id: int) -> HttpResponse:

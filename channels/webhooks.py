@@ -30,8 +30,8 @@ DEFAULT_RATE_PER_SECOND = 500
 
 @csrf_exempt
 @public_view
-def webhook(request: HttpRequest, token: str) -> HttpResponse:
-    connector = Connector.objects.filter(webhook_token=token, enabled=True).first()
+def webhook(request: HttpRequest, webhook_token: str) -> HttpResponse:
+    connector = Connector.objects.filter(webhook_token=webhook_token, enabled=True).first()
     if connector is None:
         raise Http404
     try:

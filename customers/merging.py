@@ -113,6 +113,15 @@ def register_customer_relation(model: type[models.Model], field: str = "customer
     _RELATIONS[relation.label] = relation
 
 
+# Tables with a customer foreign key that a merge deliberately leaves where they are.
+NOT_MOVED = {
+    "customers.customer": "merged_into is the merge itself",
+    "customers.merge": "the history names both profiles as they were",
+    "customers.mergesuggestion": "a pair is stored once; hidden while merged, back on unmerge",
+    "customers.datarequest": "a request stays with the profile it was made about",
+}
+
+
 def customer_relations() -> list[CustomerRelation]:
     return list(_RELATIONS.values())
 

@@ -47,6 +47,10 @@ __all__ = [
 ]
 
 
+# Not merged away, not erased: the rows every customer list shows.
+LIVE_CUSTOMER = Q(merged_into__isnull=True, erased_at__isnull=True)
+
+
 class Customer(models.Model):
     class Gender(models.TextChoices):
         UNKNOWN = "unknown", _("Unknown")
@@ -114,6 +118,21 @@ class Customer(models.Model):
             ),
             models.Index(fields=["last_seen_at"], name="customer_last_seen"),
             models.Index(fields=["city"], name="customer_city"),
+            # One per list sort (customers.selectors.SORTS), in its exact order and only over
+            # live customers: the first page is read off the index, never sorted (0004).
+            models.Index(
+                models.F("last_seen_at").desc(nulls_last=True), models.F("id").desc(),
+                name="customer_live_last_seen", condition=LIVE_CUSTOMER,
+            ),
+            models.Index("display_name", "id", name="customer_live_name", condition=LIVE_CUSTOMER),
+            models.Index(
+                models.F("revenue").desc(), models.F("id").desc(),
+                name="customer_live_revenue", condition=LIVE_CUSTOMER,
+            ),
+            models.Index(
+                models.F("order_count").desc(), models.F("id").desc(),
+                name="customer_live_orders", condition=LIVE_CUSTOMER,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -20,11 +21,18 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from customers.channels import IDENTITY_CHANNEL, Channel, ConsentChannel
+from customers.channels import (
+    IDENTITY_CHANNEL,
+    SEARCHABLE_IDENTITY_KINDS,
+    Channel,
+    ConsentChannel,
+)
 from customers.models import (
+    LIVE_CUSTOMER,
     Consent,
     Customer,
     CustomerTag,
@@ -32,8 +40,9 @@ from customers.models import (
     Interaction,
     Note,
     Order,
+    Tag,
 )
-from customers.normalize import normalize_phone
+from customers.normalize import normalize_email, normalize_phone
 
 SORTS = {
     "name": (F("display_name").asc(), F("id").asc()),
@@ -56,8 +65,7 @@ class ILikeContains(Lookup):
 
     def get_prep_lookup(self) -> str:
         text = str(self.rhs)
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return f"%{escaped}%"
+        return _ilike_pattern(text)
 
     def as_sql(self, compiler, connection):  # noqa: ANN001, ANN201
         lhs, lhs_params = self.process_lhs(compiler, connection)
@@ -66,7 +74,7 @@ class ILikeContains(Lookup):
 
 
 def live_customers() -> QuerySet[Customer]:
-    return Customer.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+    return Customer.objects.filter(LIVE_CUSTOMER)
 
 
 def identity_kinds_for(channel: str) -> list[str]:
@@ -84,7 +92,7 @@ def customer_search(
     sort: str = DEFAULT_SORT,
 ) -> QuerySet[Customer]:
     customers = live_customers()
-    query = query.strip()
+    query = query.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if query:
         customers = customers.filter(_matches(query))
     if channel:
@@ -97,7 +105,13 @@ def customer_search(
         )
     if tag:
         customers = customers.filter(
-            Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__name=tag))
+            # The tag id is looked up first, so each probe is one (customer, tag) index entry.
+            Exists(
+                CustomerTag.objects.filter(
+                    customer=OuterRef("pk"),
+                    tag_id=Subquery(Tag.objects.filter(name=tag).values("pk")[:1]),
+                )
+            )
         )
     if city:
         customers = customers.filter(city=city)
@@ -113,17 +127,83 @@ def customer_search(
     ).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
 
 
+# Name fragments shorter than a trigram cannot use the trigram index: they are matched
+# while walking the list in sort order instead (cheap when the fragment is common).
+TRIGRAM = 3
+
+
 def _matches(query: str) -> Q:
-    identity_matches = Q(ILikeContains(F("value"), query))
-    phone = normalize_phone(query) if any(c.isdigit() for c in query) else None
-    if phone:
-        identity_matches |= Q(value=phone)
-    matches = Q(ILikeContains(F("display_name"), query)) | Q(
-        Exists(Identity.objects.filter(identity_matches, customer=OuterRef("pk")))
+    """Customers the search box finds: a UNION of index-served branches, not an OR across joins.
+
+    - the customer id itself (digits only);
+    - an exact identity value of any kind (a pasted OpenID, PSID, member number…), the raw
+      text and its normalized email and phone spellings, probed through the
+      (kind, scope, value) unique index for each (kind, scope) pair the brand has;
+    - a fragment of an email, phone or member number (trigram index identity_value_trgm);
+    - a fragment of the display name (trigram index customer_name_trgm).
+
+    Each branch yields customer ids from an index; only the union meets the customer table.
+    A name fragment of one or two characters has no trigram, so it stays a plain filter on
+    the customer row (see TRIGRAM), beside the id branches.
+    """
+    exact_values = _exact_values(query)
+    identity_sql = (
+        f"SELECT i.customer_id FROM {_table(Identity)} i"
+        f" JOIN ({_IDENTITY_SCOPES_SQL}) p ON i.kind = p.kind AND i.scope = p.scope"
+        " WHERE i.value = ANY(%s)"
     )
+    branches, params = [identity_sql], [exact_values]
     if query.isdigit() and int(query) <= _MAX_BIGINT:
-        matches |= Q(pk=int(query))
-    return matches
+        branches.append("SELECT %s::bigint")
+        params.append(int(query))
+    pattern = _ilike_pattern(query)
+    if len(query) >= TRIGRAM:
+        kinds = ", ".join("%s" for _ in SEARCHABLE_IDENTITY_KINDS)
+        branches.append(
+            f"SELECT customer_id FROM {_table(Identity)}"
+            f" WHERE kind IN ({kinds}) AND value ILIKE %s"
+        )
+        params += [*SEARCHABLE_IDENTITY_KINDS, pattern]
+        branches.append(f"SELECT id FROM {_table(Customer)} WHERE display_name ILIKE %s")
+        params.append(pattern)
+        return Q(pk__in=RawSQL(" UNION ".join(branches), params))
+    return Q(ILikeContains(F("display_name"), query)) | Q(
+        pk__in=RawSQL(" UNION ".join(branches), params)
+    )
+
+
+# Every (kind, scope) pair present, read by a loose index scan of the unique
+# (kind, scope, value) index: one probe per pair, however many identities there are.
+_IDENTITY_SCOPES_SQL_TEMPLATE = """
+WITH RECURSIVE pairs(kind, scope) AS (
+    (SELECT kind, scope FROM {table} ORDER BY kind, scope LIMIT 1)
+    UNION ALL
+    SELECT next.kind, next.scope FROM pairs, LATERAL (
+        SELECT kind, scope FROM {table} t WHERE (t.kind, t.scope) > (pairs.kind, pairs.scope)
+        ORDER BY kind, scope LIMIT 1
+    ) next
+)
+SELECT kind, scope FROM pairs
+"""
+_IDENTITY_SCOPES_SQL = _IDENTITY_SCOPES_SQL_TEMPLATE.format(table=Identity._meta.db_table)
+
+
+def _table(model: type) -> str:
+    return model._meta.db_table
+
+
+def _exact_values(query: str) -> list[str]:
+    values = {query}
+    if "@" in query:
+        values.add(normalize_email(query) or query)
+    if any(c.isdigit() for c in query):
+        values.add(normalize_phone(query) or query)
+    return sorted(values)
+
+
+def _ilike_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _marketing_consent_granted(channel: str) -> Q:
@@ -141,13 +221,25 @@ def _marketing_consent_granted(channel: str) -> Q:
 
 
 def customer_cities(limit: int = 200) -> list[str]:
-    return list(
-        live_customers()
-        .exclude(city="")
-        .order_by("city")
-        .values_list("city", flat=True)
-        .distinct()[:limit]
-    )
+    """Distinct cities of live customers, A→Z: a loose index scan of customer_city (one
+    probe per distinct city) instead of DISTINCT over every customer row."""
+    table = _table(Customer)
+    sql = f"""
+        WITH RECURSIVE cities(city) AS (
+            (SELECT city FROM {table} WHERE city > '' ORDER BY city LIMIT 1)
+            UNION ALL
+            SELECT (SELECT city FROM {table} t WHERE t.city > cities.city ORDER BY city LIMIT 1)
+            FROM cities WHERE cities.city IS NOT NULL
+        )
+        SELECT city FROM cities WHERE city IS NOT NULL AND EXISTS (
+            SELECT 1 FROM {table} c
+            WHERE c.city = cities.city AND c.merged_into_id IS NULL AND c.erased_at IS NULL
+        )
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def customer_profile(customer_id: int) -> Customer:

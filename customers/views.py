@@ -14,10 +14,12 @@ from customers import selectors, tagging
 from customers.forms import BulkTagForm, CustomerFilterForm, NoteForm, TimelineFilterForm
 from customers.models import Customer, Tag
 from customers.notes import add_note
-from scrm.pagination import paginate
+from customers.paging import paginate_capped
 from scrm.staff.roles import ALL_ROLES, Role, role_of, roles_required
 
 TAGGING_ROLES = (Role.ADMIN, Role.MARKETER)
+LIST_CAP = 10_000
+NARROWED_CAP = 1_000
 
 
 @require_GET
@@ -29,7 +31,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         cities=selectors.customer_cities(),
     )
     search = form.search_arguments()
-    page = paginate(request, selectors.customer_search(**search))
+    # A search or filter narrows to a few people: its count stops sooner than the whole list's.
+    narrowed = any(value for key, value in search.items() if key != "sort")
+    cap = NARROWED_CAP if narrowed else LIST_CAP
+    page = paginate_capped(request, selectors.customer_search(**search), cap=cap)
     context = {
         "page": page, "form": form, "sort": search["sort"],
         "can_tag": role_of(request.user) in TAGGING_ROLES,

@@ -16,6 +16,7 @@ app = CeleryApp("scrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in ("ingest", "outbound", "analytics", "default")]
 app.conf.task_routes = {
+    "channels.tasks.*_outbound_task": {"queue": "outbound"},
     "channels.*": {"queue": "ingest"},
     "scrm.tasks.*": {"queue": "default"},
     "segments.tasks.*": {"queue": "analytics"},
@@ -35,6 +36,16 @@ app.conf.beat_schedule = {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 10.0,
         "args": ("channels.tasks.sweep_pending_events_task",),
+    },
+    "outbound-sweeper-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 5.0,
+        "args": ("channels.tasks.sweep_outbound_task",),
+    },
+    "raw-event-retention-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 3600.0,
+        "args": ("channels.tasks.purge_processed_raw_events_task",),
     },
     "segments-refresh-fan-out": {
         "task": "scrm.tasks.fan_out_task",

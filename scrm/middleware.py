@@ -21,10 +21,22 @@ class RequestLogMiddleware:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": loggable_path(request),
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
                 "user": user.get_username() if user is not None and user.is_authenticated else None,
             },
         )
         return response
+
+
+def loggable_path(request: HttpRequest) -> str:
+    """The path with secrets in it (webhook tokens, reset tokens) masked."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        for name, value in match.kwargs.items():
+            if "token" in name and isinstance(value, str) and value:
+                path = path.replace(value, "…")
+    return path
+

@@ -13,6 +13,7 @@ brand is reachable as soon as it commits.
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from typing import Any
 
@@ -20,6 +21,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django_tenants.middleware.main import TenantMainMiddleware
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "scrm:routing-generation"
 CHECK_EVERY = 1.0  # seconds between reads of the shared generation, per process
@@ -33,9 +37,13 @@ def _bump_generation(**_kwargs: Any) -> None:
 
     def bump() -> None:
         try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:  # no counter yet
-            cache.set(GENERATION_KEY, 1, timeout=None)
+            try:
+                cache.incr(GENERATION_KEY)
+            except ValueError:  # no counter yet
+                cache.set(GENERATION_KEY, 1, timeout=None)
+        except RedisError:  # other processes forget within CHECK_EVERY once Redis is back
+            logger.warning("routing generation not bumped: Redis unavailable")
+            _state["generation"] = None
 
     transaction.on_commit(bump)
 
@@ -45,7 +53,15 @@ def _forget_if_stale() -> None:
     if now - _state["checked_at"] < CHECK_EVERY:
         return
     _state["checked_at"] = now
-    generation = cache.get(GENERATION_KEY)
+    try:
+        generation = cache.get(GENERATION_KEY)
+    except RedisError:
+        # Redis down: route from the database until it returns (webhooks must still be
+        # accepted and stored, DESIGN.md "the ingestion spine").
+        logger.warning("routing generation unreadable; routing without the memo")
+        _entries.clear()
+        _state["generation"] = None
+        return
     if generation != _state["generation"]:
         _entries.clear()
         _state["generation"] = generation

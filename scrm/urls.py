@@ -12,7 +12,7 @@ urlpatterns = [
     path("", include("scrm.staff.urls")),
     path("customers/", include("customers.urls")),
     path("", include("engagement.urls")),
-    path("", include("channels.urls")),
     path("segments/", include("segments.urls")),
+    path("", include("channels.urls")),
     path("django-admin/", admin.site.urls),
 ]

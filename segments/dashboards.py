@@ -7,7 +7,6 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-
 from django.urls import reverse
 from django.utils.translation import gettext as _
 

@@ -64,6 +64,9 @@ class SegmentMembership(models.Model):
             models.UniqueConstraint(fields=["segment", "customer"], name="segment_membership_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.segment_id} ∋ {self.customer_id}"
+
 
 class MembershipEvent(models.Model):
     """A customer entered or left a segment: history for the page, triggers for campaigns."""
@@ -83,6 +86,9 @@ class MembershipEvent(models.Model):
         verbose_name_plural = _("membership events")
         indexes = [models.Index("segment", models.F("at").desc(), name="membership_event_segment_at")]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} {self.segment_id}"
+
 
 class SegmentSize(models.Model):
     """The size after each refresh, for "size over time"."""
@@ -97,6 +103,9 @@ class SegmentSize(models.Model):
         verbose_name = _("segment size")
         verbose_name_plural = _("segment sizes")
         indexes = [models.Index(fields=["segment", "at"], name="segment_size_segment_at")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.size}"
 
 
 # --- scores ------------------------------------------------------------------------------
@@ -180,6 +189,9 @@ class CustomerScore(models.Model):
             models.Index(fields=["participation"], name="score_participation"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.tier}"
+
 
 def default_kind_weights() -> dict[str, float]:
     return {
@@ -204,6 +216,9 @@ class ScoringSettings(models.Model):
     class Meta:
         verbose_name = _("scoring settings")
         verbose_name_plural = _("scoring settings")
+
+    def __str__(self) -> str:
+        return str(_("Scoring settings"))
 
     @classmethod
     def current(cls) -> ScoringSettings:
@@ -230,3 +245,7 @@ class SocialCapitalSnapshot(models.Model):
         verbose_name = _("social-capital snapshot")
         verbose_name_plural = _("social-capital snapshots")
         ordering = ["day"]
+
+
+    def __str__(self) -> str:
+        return str(self.day)

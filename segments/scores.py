@@ -204,7 +204,7 @@ def pagerank(src: np.ndarray, dst: np.ndarray, *, damping: float = 0.85, iterati
     frm, to = inverse[len(src):], inverse[: len(src)]  # referred → referrer
     out_degree = np.bincount(frm, minlength=n).astype(np.float64)
     rank = np.full(n, 1.0 / n)
-    for _ in range(iterations):
+    for _step in range(iterations):
         share = np.where(out_degree[frm] > 0, rank[frm] / np.maximum(out_degree[frm], 1), 0)
         incoming = np.bincount(to, weights=share, minlength=n)
         dangling = rank[out_degree == 0].sum()

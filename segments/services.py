@@ -141,8 +141,9 @@ def materialize(
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             entered, left, _logged = cursor.fetchone()
-        size = locked.size + entered - left if locked.last_refreshed_at else None
-        if size is None:
+        if ids is not None and locked.last_refreshed_at:
+            size = locked.size + entered - left
+        else:  # a full refresh recounts, so rows removed elsewhere (an erasure) never drift the size
             size = SegmentMembership.objects.filter(segment_id=segment.pk).count()
         Segment.objects.filter(pk=segment.pk).update(
             size=size, last_refreshed_at=now, status=Segment.Status.IDLE, problem=""

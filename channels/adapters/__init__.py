@@ -6,10 +6,14 @@ from channels.adapters.base import Accepted, Adapter, Rejected
 from channels.adapters.meta import MetaAdapter
 from channels.adapters.web_api import WebApiAdapter
 from channels.adapters.wechat import WeChatAdapter
+from channels.adapters.wecom import WeComAdapter
+from channels.adapters.weibo import WeiboAdapter
 from channels.adapters.x import XAdapter
 
 ADAPTERS: dict[str, Adapter] = {
     "wechat_oa": WeChatAdapter(),
+    "wecom": WeComAdapter(),
+    "weibo": WeiboAdapter(),
     "facebook": MetaAdapter("facebook"),
     "instagram": MetaAdapter("instagram"),
     "x": XAdapter(),

@@ -66,6 +66,9 @@ class MetaAdapter(Adapter):
                 self._change(change, scope, entry, result)
         return result
 
+    def send(self, connector: Connector, message: Any) -> Any:
+        return send_message(connector, message)
+
     def _claim(self, user_id: str, scope: str, name: str = "", seen_at: Any = None) -> Claim:
         identity = IdentityClaim(kind=self.identity_kind, value=user_id, scope=scope, verified=True, source=self.kind)
         return Claim(identities=(identity,), display_name=name, seen_at=seen_at)
@@ -111,3 +114,30 @@ class MetaAdapter(Adapter):
             text=str(value.get("message", value.get("text", ""))),
             metadata={"post_id": str(value.get("post_id", value.get("media", {}).get("id", "")))},
         ))
+
+
+# Error codes worth retrying later: rate limits (4, 613, 80006) and temporary errors (1, 2).
+TRANSIENT_CODES = {"1", "2", "4", "613", "80006"}
+
+
+def send_message(connector: Connector, message: Any) -> Any:
+    from channels.adapters.http import SendResult, call_json
+
+    base = connector.config.get("graph_base", "https://graph.facebook.com").rstrip("/")
+    version = connector.config.get("graph_version", "v19.0")
+    body: dict[str, Any] = {"recipient": {"id": message.recipient}, "messaging_type": "RESPONSE"}
+    if message.payload.get("tag"):
+        body |= {"messaging_type": "MESSAGE_TAG", "tag": message.payload["tag"]}
+    if message.kind == "image":
+        body["message"] = {"attachment": {"type": "image", "payload": {"url": message.payload.get("url", "")}}}
+    else:
+        body["message"] = {"text": message.payload.get("text", "")}
+    status, answer = call_json(f"{base}/{version}/me/messages?access_token={connector.secret('page_token')}", payload=body)
+    if status == 200 and "message_id" in answer:
+        return SendResult(ok=True, platform_id=str(answer["message_id"]))
+    error = answer.get("error") or {}
+    code = str(error.get("code", status))
+    if error.get("error_subcode"):
+        code += f"/{error['error_subcode']}"
+    return SendResult(ok=False, code=code, error=str(error.get("message", "")),
+                      transient=code.split("/")[0] in TRANSIENT_CODES or status >= 500)

@@ -9,6 +9,7 @@ Dedupe as the platform advises: MsgId for messages, FromUserName + CreateTime fo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 
@@ -106,6 +107,9 @@ class WeChatAdapter(Adapter):
             result.unhandled.append(msg_type or "?")
         return result
 
+    def send(self, connector: Connector, message: Any) -> Any:
+        return send_custom_message(connector, message)
+
     # --- helpers -----------------------------------------------------------------------
 
     def _signed(self, connector: Connector, signature: str, timestamp: str, nonce: str) -> bool:
@@ -152,3 +156,61 @@ def reply_xml(*, to_user: str, from_user: str, created: int, content: str) -> st
         f"<Content>{cdata(content)}</Content></xml>"
     )
 
+
+
+# --- customer-service sends ----------------------------------------------------------------
+
+# errcode → retry later?  Anything else is final.
+TRANSIENT_ERRORS = {"45009", "-1"}
+TOKEN_ERRORS = {"40001", "42001", "40014"}
+
+
+def _access_token(connector: Connector, *, refresh: bool = False) -> str:
+    """Cached per connector (tenant-scoped cache) and refreshed five minutes early."""
+    from django.core.cache import cache
+
+    from channels.adapters.http import call_json
+
+    key = f"channels:wechat-token:{connector.pk}"
+    token = None if refresh else cache.get(key)
+    if token:
+        return token
+    base = connector.config.get("api_base", "https://api.weixin.qq.com").rstrip("/")
+    query = urlencode({"grant_type": "client_credential", "appid": connector.config.get("appid", ""),
+                       "secret": connector.secret("app_secret")})
+    _status, body = call_json(f"{base}/cgi-bin/token?{query}")
+    if "access_token" not in body:
+        raise TokenRefused(str(body.get("errcode", "")), str(body.get("errmsg", "")))
+    cache.set(key, body["access_token"], timeout=max(60, int(body.get("expires_in", 7200)) - 300))
+    return body["access_token"]
+
+
+class TokenRefused(Exception):  # noqa: N818
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def send_custom_message(connector: Connector, message: Any) -> Any:
+    from channels.adapters.http import SendResult, call_json
+
+    body: dict[str, Any] = {"touser": message.recipient, "msgtype": message.kind}
+    if message.kind == "text":
+        body["text"] = {"content": message.payload.get("text", "")}
+    elif message.kind == "image":
+        body["image"] = {"media_id": message.payload.get("media_id", "")}
+    base = connector.config.get("api_base", "https://api.weixin.qq.com").rstrip("/")
+    for refresh in (False, True):
+        try:
+            token = _access_token(connector, refresh=refresh)
+        except TokenRefused as error:
+            return SendResult(ok=False, code=error.code, error=str(error), transient=error.code in TRANSIENT_ERRORS)
+        path = "/cgi-bin/message/template/send" if message.kind == "template" else "/cgi-bin/message/custom/send"
+        payload = ({"touser": message.recipient, **message.payload} if message.kind == "template" else body)
+        _status, answer = call_json(f"{base}{path}?access_token={token}", payload=payload)
+        code = str(answer.get("errcode", 0))
+        if code == "0":
+            return SendResult(ok=True, platform_id=str(answer.get("msgid", "")))
+        if code not in TOKEN_ERRORS:
+            break
+    return SendResult(ok=False, code=code, error=str(answer.get("errmsg", "")), transient=code in TRANSIENT_ERRORS)

@@ -68,6 +68,38 @@ def wechat_event(*, event: str, event_key: str = "", **kwargs: Any) -> Delivery:
     return wechat(msg_type="event", fields=fields, **kwargs)
 
 
+# --- WeCom -------------------------------------------------------------------------------
+
+
+def wecom_contact_change(
+    *, token: str, corp_id: str, encoding_aes_key: str, change: str, external_userid: str, staff: str,
+    state: str = "", created: int | None = None,
+) -> Delivery:
+    created = created or int(time.time())
+    fields = {"Event": "change_external_contact", "ChangeType": change, "UserID": staff, "ExternalUserID": external_userid}
+    if state:
+        fields["State"] = state
+    xml = wechat_message_xml(original_id=corp_id, openid="sys", created=created, msg_type="event", fields=fields)
+    encrypted = signatures.wechat_encrypt(xml.encode(), encoding_aes_key=encoding_aes_key, appid=corp_id)
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    body = f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><AgentID><![CDATA[]]></AgentID><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    query = {"msg_signature": signatures.sha1_sorted(token, timestamp, nonce, encrypted), "timestamp": timestamp, "nonce": nonce}
+    return Delivery(body=body.encode(), query=query, content_type="text/xml")
+
+
+# --- Weibo ---------------------------------------------------------------------------------
+
+
+def weibo_push(*, app_secret: str, receiver_id: str, sender_id: str, push_type: str = "text", text: str = "",
+               data: dict[str, Any] | None = None, created_at: str = "") -> Delivery:
+    created_at = created_at or time.strftime("%a %b %d %H:%M:%S +0800 %Y", time.gmtime(time.time() + 8 * 3600))
+    body = json.dumps({"type": push_type, "receiver_id": receiver_id, "sender_id": sender_id, "created_at": created_at,
+                       "text": text, "data": data or {}}, ensure_ascii=False).encode()
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**9))
+    query = {"signature": signatures.sha1_sorted(app_secret, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+    return Delivery(body=body, query=query)
+
+
 # --- Meta -------------------------------------------------------------------------------
 
 

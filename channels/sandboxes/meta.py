@@ -24,9 +24,11 @@ def _error(message: str, code: int, subcode: int | None = None, kind: str = "OAu
 
 class MetaSandbox:
     def __init__(self, *, app_secret: str, page_id: str, page_token: str, object_type: str = "page",
-                 sends_per_second: int = 50, port: int = 0) -> None:
+                 sends_per_second: int = 50, quota: int | None = None, port: int = 0) -> None:
         self.app_secret, self.page_id, self.page_token = app_secret, page_id, page_token
         self.object_type, self.sends_per_second = object_type, sends_per_second
+        # Sends left before the app's rate limit hits (None: only the per-second limit).
+        self.quota = quota
         self.last_inbound: dict[str, float] = {}
         self.sent: list[dict[str, Any]] = []
         self._mids = itertools.count(1)
@@ -39,10 +41,6 @@ class MetaSandbox:
         if call.query.get("access_token") != self.page_token:
             return 400, _error("Invalid OAuth access token.", 190)
         now = time.time()
-        self._window = [t for t in self._window if now - t < 1]
-        if len(self._window) >= self.sends_per_second:
-            return 400, _error("Calls to this api have exceeded the rate limit.", 613)
-        self._window.append(now)
         message = call.json()
         psid = message.get("recipient", {}).get("id", "")
         last = self.last_inbound.get(psid)
@@ -50,6 +48,12 @@ class MetaSandbox:
         window = 7 * 86400 if tagged else REPLY_WINDOW_SECONDS
         if last is None or now - last > window:
             return 400, _error("This message is sent outside of allowed window.", 10, 2018278)
+        self._window = [t for t in self._window if now - t < 1]
+        if len(self._window) >= self.sends_per_second or self.quota == 0:
+            return 400, _error("Calls to this api have exceeded the rate limit.", 613)
+        self._window.append(now)
+        if self.quota is not None:
+            self.quota -= 1
         self.sent.append(message)
         return 200, {"recipient_id": psid, "message_id": f"m_{secrets.token_hex(12)}"}
 

@@ -9,7 +9,6 @@ import hmac
 import itertools
 import json
 import secrets
-import time
 from typing import Any
 
 from channels.sandboxes import deliveries

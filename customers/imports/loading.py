@@ -41,7 +41,6 @@ class RowError:
 class ChunkResult:
     imported: int
     errors: list[RowError]
-    customer_ids: list[int]
 
 
 def _tables() -> dict[str, str]:
@@ -60,7 +59,7 @@ CREATE TEMP TABLE import_stage (
     row_no bigint PRIMARY KEY,
     display_name text, email text, phone text, member_id text, gender text, birthday date,
     city text, province text, country text, locale text, tags text[], attributes jsonb,
-    customer_id bigint, is_new boolean NOT NULL DEFAULT false,
+    customer_id bigint DEFAULT nextval({sequence}::regclass), is_new boolean NOT NULL DEFAULT true,
     error text, error_column text, error_detail text
 ) ON COMMIT DROP
 """
@@ -99,22 +98,39 @@ class Loader:
         self.actor_id = actor_id
         self.now = now
         self.t = _tables()
-        self.keys = ("external_id",) if kind == ImportJob.Kind.ORDERS else IDENTITY_FIELDS
+        self.keys: list[str] = ["external_id"] if kind == ImportJob.Kind.ORDERS else list(IDENTITY_FIELDS)
+        self.identity_keys: list[str] = list(IDENTITY_FIELDS)
+        self.analyzed = False
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
-            cursor.execute(_ORDER_STAGE if kind == ImportJob.Kind.ORDERS else _CUSTOMER_STAGE)
+            if kind == ImportJob.Kind.ORDERS:
+                cursor.execute(_ORDER_STAGE)
+            else:
+                # New customers' ids are drawn as rows are staged (a row that turns out to
+                # match a customer leaves a gap in the sequence, as a rollback would).
+                cursor.execute("SELECT quote_literal(pg_get_serial_sequence(%s, 'id'))", [Customer._meta.db_table])
+                cursor.execute(_CUSTOMER_STAGE.replace("{sequence}", cursor.fetchone()[0]))
             cursor.execute(_SEEN)
             cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
 
-    def load(self, rows: list[tuple[int, dict[str, Any]]]) -> ChunkResult:
-        """Load (row number, clean values) pairs; returns what went in and what did not."""
-        if not rows:
-            return ChunkResult(0, [], [])
+    def load(self, row_nos: list[int], columns: dict[str, list[Any]], *, last: bool = False) -> ChunkResult:
+        """Load clean rows given column-wise: their row numbers, and field key → values
+        (None for an empty cell), aligned; returns what went in and what did not. After
+        the `last` chunk no later row needs to know its keys were seen."""
+        if not row_nos:
+            return ChunkResult(0, [])
+        # Statements for identity kinds the chunk has no value of would find nothing.
+        self.identity_keys = [key for key in IDENTITY_FIELDS if any(v is not None for v in columns.get(key, ()))]
+        if self.kind == ImportJob.Kind.CUSTOMERS:
+            self.keys = self.identity_keys
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE import_stage")
-            self._copy(cursor, rows)
-            cursor.execute("ANALYZE import_stage")
-            self._mark_duplicates_in_file(cursor)
+            self._copy(cursor, row_nos, columns)
+            if not self.analyzed:
+                # The first chunk's statistics hold for the rest of the same file.
+                cursor.execute("ANALYZE import_stage")
+                self.analyzed = True
+            self._mark_duplicates_in_file(cursor, remember=not last)
             if self.kind == ImportJob.Kind.ORDERS:
                 self._load_orders(cursor)
             else:
@@ -124,16 +140,12 @@ class Loader:
                 " WHERE error IS NOT NULL ORDER BY row_no"
             )
             errors = [RowError(*row) for row in cursor.fetchall()]
-            cursor.execute(
-                "SELECT DISTINCT customer_id FROM import_stage WHERE error IS NULL AND customer_id IS NOT NULL"
-            )
-            customer_ids = [row[0] for row in cursor.fetchall()]
             if self.kind == ImportJob.Kind.ORDERS:
                 cursor.execute(
                     "INSERT INTO import_affected SELECT DISTINCT customer_id FROM import_stage"
                     " WHERE error IS NULL ON CONFLICT DO NOTHING"
                 )
-        return ChunkResult(len(rows) - len(errors), errors, customer_ids)
+        return ChunkResult(len(row_nos) - len(errors), errors)
 
     def finish(self) -> None:
         """Refresh the aggregates of every customer the orders touched, once at the end
@@ -148,28 +160,20 @@ class Loader:
 
     # --- staging -----------------------------------------------------------------------
 
-    def _copy(self, cursor: Any, rows: list[tuple[int, dict[str, Any]]]) -> None:
-        if self.kind == ImportJob.Kind.ORDERS:
-            columns = _ORDER_COLUMNS
-            records = (
-                (no, v.get("external_id"), v.get("ordered_at"), v.get("amount"), v.get("currency"),
-                 v.get("status"), v.get("channel"), v.get("store"), v.get("member_id"),
-                 v.get("email"), v.get("phone"), v.get("display_name"))
-                for no, v in rows
-            )
-        else:
-            columns = _CUSTOMER_COLUMNS
-            records = (
-                (no, v.get("display_name"), v.get("email"), v.get("phone"), v.get("member_id"),
-                 v.get("gender"), v.get("birthday"), v.get("city"), v.get("province"),
-                 v.get("country"), v.get("locale"), v.get("tags"), _attributes(v))
-                for no, v in rows
-            )
-        with cursor.copy(f"COPY import_stage ({', '.join(columns)}) FROM STDIN") as copy:
-            for record in records:
+    def _copy(self, cursor: Any, row_nos: list[int], columns: dict[str, list[Any]]) -> None:
+        names = _ORDER_COLUMNS if self.kind == ImportJob.Kind.ORDERS else _CUSTOMER_COLUMNS
+        empty = [None] * len(row_nos)
+        data = [row_nos]
+        for name in names[1:]:
+            if name == "attributes":
+                data.append(_attributes(columns, len(row_nos)))
+            else:
+                data.append(columns.get(name) or empty)
+        with cursor.copy(f"COPY import_stage ({', '.join(names)}) FROM STDIN") as copy:
+            for record in zip(*data, strict=True):
                 copy.write_row(record)
 
-    def _mark_duplicates_in_file(self, cursor: Any) -> None:
+    def _mark_duplicates_in_file(self, cursor: Any, *, remember: bool = True) -> None:
         """The first row with a key wins; later ones are errors naming it."""
         for key in self.keys:
             cursor.execute(
@@ -191,6 +195,8 @@ class Loader:
                 """,
                 {"key": key},
             )
+        if not self.keys or not remember:
+            return
         cursor.execute(
             "INSERT INTO import_seen (kind, value, row_no) "
             + " UNION ALL ".join(
@@ -200,13 +206,18 @@ class Loader:
         )
 
     def _match_existing(self, cursor: Any) -> None:
-        """Rows whose identities name exactly one customer get it; two or more: conflict."""
+        """Rows whose identities name exactly one customer get it; two or more: conflict.
+        (A customer row still pending is `is_new` with its drawn id; an order row has no
+        customer yet.)"""
+        pending = "s.is_new" if self.kind == ImportJob.Kind.CUSTOMERS else "s.customer_id IS NULL"
         union = " UNION ".join(
             f"""SELECT s.row_no, i.customer_id FROM import_stage s
                   JOIN {self.t['identity']} i ON i.kind = '{key}' AND i.scope = '' AND i.value = s.{key}
-                 WHERE s.error IS NULL AND s.customer_id IS NULL"""
-            for key in IDENTITY_FIELDS
+                 WHERE s.error IS NULL AND {pending}"""
+            for key in self.identity_keys
         )
+        if not union:
+            return
         cursor.execute(
             f"""
             WITH grouped AS (
@@ -214,7 +225,7 @@ class Loader:
                   FROM ({union}) matches GROUP BY row_no
             )
             UPDATE import_stage s
-               SET customer_id = CASE WHEN cardinality(g.ids) = 1 THEN g.ids[1] END,
+               SET customer_id = CASE WHEN cardinality(g.ids) = 1 THEN g.ids[1] END, is_new = false,
                    error = CASE WHEN cardinality(g.ids) > 1 THEN 'conflict' END,
                    error_column = CASE WHEN cardinality(g.ids) > 1 THEN '' END,
                    error_detail = CASE WHEN cardinality(g.ids) > 1 THEN array_to_string(g.ids, ',') END
@@ -225,6 +236,8 @@ class Loader:
 
     def _insert_identities(self, cursor: Any, *, only_new: bool) -> None:
         new_filter = "AND is_new" if only_new else ""
+        if not self.identity_keys:
+            return
         cursor.execute(
             f"""
             INSERT INTO {self.t['identity']} (customer_id, kind, scope, value, verified, source, created_at)
@@ -232,7 +245,7 @@ class Loader:
             + " UNION ALL ".join(
                 f"""SELECT customer_id, '{key}', '', {key}, false, %(source)s, %(now)s FROM import_stage
                      WHERE error IS NULL AND customer_id IS NOT NULL AND {key} IS NOT NULL {new_filter}"""
-                for key in IDENTITY_FIELDS
+                for key in self.identity_keys
             )
             + " ON CONFLICT (kind, scope, value) DO NOTHING",
             {"source": IMPORT_SOURCE, "now": self.now},
@@ -242,13 +255,7 @@ class Loader:
         """New customers for staged rows still without one (one per `group_by` value)."""
         t = self.t
         sequence = "pg_get_serial_sequence(%(customer_table)s, 'id')"
-        if group_by is None:
-            cursor.execute(
-                f"""UPDATE import_stage SET customer_id = nextval({sequence}), is_new = true
-                     WHERE error IS NULL AND customer_id IS NULL""",
-                {"customer_table": Customer._meta.db_table},
-            )
-        else:
+        if group_by is not None:
             cursor.execute(
                 f"""
                 WITH keys AS (
@@ -368,6 +375,12 @@ class Loader:
         )
 
 
-def _attributes(values: dict[str, Any]) -> Jsonb | None:
-    found = {k[len(ATTRIBUTE_PREFIX):]: v for k, v in values.items() if k.startswith(ATTRIBUTE_PREFIX)}
-    return Jsonb(found) if found else None
+def _attributes(columns: dict[str, list[Any]], rows: int) -> list[Jsonb | None]:
+    keys = [key for key in columns if key.startswith(ATTRIBUTE_PREFIX)]
+    if not keys:
+        return [None] * rows
+    found = []
+    for values in zip(*(columns[key] for key in keys), strict=True):
+        attributes = {key[len(ATTRIBUTE_PREFIX):]: value for key, value in zip(keys, values, strict=True) if value is not None}
+        found.append(Jsonb(attributes) if attributes else None)
+    return found

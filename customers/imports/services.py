@@ -38,7 +38,7 @@ from scrm.staff.services import record_audit
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
-CHUNK_ROWS = 10_000
+CHUNK_ROWS = 20_000
 PREVIEW_ROWS = 20
 # The error report keeps each original cell, cut to this length (a 100k-character cell is
 # reported, not reproduced).
@@ -129,8 +129,16 @@ def _short(value: str, limit: int = 80) -> str:
 def _numbered(rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells) for non-blank rows; the header is row 1."""
     for row_no, raw in enumerate(rows, start=2):
-        if any(cell.strip() for cell in raw):
+        if any(map(str.strip, raw)):
             yield row_no, raw
+
+
+def _columns(chunk: list[tuple[int, list[str]]], columns: list[tuple[int, str]]) -> dict[str, list[str]]:
+    """The chunk's mapped cells by field key (a short row's missing cells are empty)."""
+    width = max((i for i, _key in columns), default=-1) + 1
+    pad = [""] * width
+    table = list(zip(*(raw if len(raw) >= width else raw + pad[len(raw):] for _no, raw in chunk), strict=False))
+    return {key: list(table[i]) for i, key in columns}
 
 
 def mapping_choices(job: ImportJob) -> list[tuple[str, str]]:
@@ -272,22 +280,26 @@ def _load(job: ImportJob) -> None:
             report = ErrorReport(header, job.mapping)
             columns = [(int(i), key) for i, key in job.mapping.items()]
             numbered = _numbered(rows)
-            while chunk := list(itertools.islice(numbered, CHUNK_ROWS)):
-                good: list[tuple[int, dict[str, Any]]] = []
-                raw_of: dict[int, list[str]] = {}
-                for row_no, raw in chunk:
-                    clean = cleaner.clean({key: raw[i] if i < len(raw) else "" for i, key in columns})
-                    if clean.errors:
-                        report.add(row_no, clean.errors, raw)
-                    else:
-                        good.append((row_no, clean.values))
-                        raw_of[row_no] = raw
-                result = loader.load(good)
-                for error in result.errors:
-                    report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
+            chunk = list(itertools.islice(numbered, CHUNK_ROWS))
+            while chunk:
+                following = list(itertools.islice(numbered, CHUNK_ROWS))
+                clean = cleaner.clean_chunk(_columns(chunk, columns), len(chunk))
+                for index, errors in sorted(clean.errors.items()):
+                    report.add(chunk[index][0], errors, chunk[index][1])
+                good = [i for i in range(len(chunk)) if i not in clean.errors]
+                if len(good) == len(chunk):
+                    values = clean.values
+                else:
+                    values = {key: [column[i] for i in good] for key, column in clean.values.items()}
+                result = loader.load([chunk[i][0] for i in good], values, last=not following)
+                if result.errors:
+                    raw_of = {chunk[i][0]: chunk[i][1] for i in good}
+                    for error in result.errors:
+                        report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
                 processed += len(chunk)
                 imported += result.imported
                 cache.set(_progress_key(job.pk), {"processed": processed, "imported": imported, "rejected": report.rows}, 3600)
+                chunk = following
             loader.finish()
             job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
             job.total_rows = job.processed_rows = processed

@@ -18,6 +18,8 @@ AES_KEY = base64.b64encode(os.urandom(32)).decode().rstrip("=")
 def make_connector(kind: str, **overrides) -> Connector:  # noqa: ANN003
     defaults = {
         "wechat_oa": ({"appid": "wx1234567890", "original_id": "gh_brand"}, {"token": "wechat-token", "encoding_aes_key": AES_KEY}),
+        "wecom": ({"corp_id": "ww-corp-1"}, {"token": "wecom-token", "encoding_aes_key": AES_KEY}),
+        "weibo": ({"uid": "5550001"}, {"app_secret": "weibo-app-secret"}),
         "facebook": ({"page_id": "1000"}, {"app_secret": "meta-app-secret"}),
         "instagram": ({"page_id": "2000"}, {"app_secret": "meta-app-secret"}),
         "x": ({"user_id": "42"}, {"consumer_secret": "x-consumer-secret"}),

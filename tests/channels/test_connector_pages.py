@@ -36,7 +36,7 @@ def test_editing_with_blank_secrets_keeps_them(staff_client):
     assert connector.secret("app_secret") == "meta-app-secret"
 
 
-@pytest.mark.parametrize("kind", ["wechat_oa", "facebook", "instagram", "x", "web_api", "orders"])
+@pytest.mark.parametrize("kind", ["wechat_oa", "wecom", "weibo", "facebook", "instagram", "x", "web_api", "orders"])
 def test_send_test_event_goes_through_the_real_accept_path(staff_client, kind):
     client, _admin = staff_client("Admin")
     connector = make_connector(kind)
@@ -64,6 +64,7 @@ def test_failed_events_show_their_error_and_can_be_retried(staff_client):
     assert raw.status == "failed" and "JSON" in raw.error
     page = client.get(f"/channels/{connector.pk}/events/?status=failed").content.decode()
     assert "malformed JSON" in page
+    assert "malformed JSON" in client.get(f"/channels/{connector.pk}/").content.decode()  # the connector's last error
     client.post(f"/channels/{connector.pk}/retry/", {"event_ids": [raw.pk]})
     raw.refresh_from_db()
     assert raw.status == "pending" and raw.attempts == 0
@@ -73,7 +74,7 @@ def test_failed_events_show_their_error_and_can_be_retried(staff_client):
 def test_only_admins_manage_connectors(staff_client, role):
     client, _user = staff_client(role)
     connector = make_connector("x")
-    for url in ("/channels/", f"/channels/{connector.pk}/", f"/channels/{connector.pk}/events/"):
+    for url in ("/channels/", f"/channels/{connector.pk}/", f"/channels/{connector.pk}/events/", f"/channels/{connector.pk}/outbound/"):
         assert client.get(url).status_code == 403
     assert client.post(f"/channels/{connector.pk}/retry/").status_code == 403
 
@@ -85,7 +86,7 @@ def test_another_brands_connector_ids_and_tokens_are_404(staff_client, other_bra
     with tenant_context(other_brand):
         theirs = make_connector("x", name="beta-secret-connector")
         ids = (theirs.pk, theirs.webhook_token)
-    for url in (f"/channels/{ids[0]}/", f"/channels/{ids[0]}/events/"):
+    for url in (f"/channels/{ids[0]}/", f"/channels/{ids[0]}/events/", f"/channels/{ids[0]}/outbound/"):
         assert client.get(url).status_code == 404
     assert client.post(f"/channels/{ids[0]}/retry/").status_code == 404
     assert client.get(f"/hooks/{ids[1]}/", {"crc_token": "x"}).status_code == 404

@@ -190,3 +190,17 @@ def test_events_answered_200_while_redis_is_down_are_processed_after_it_returns(
     private_stack.start_redis()
     counts = wait_until(lambda: _settled(committed_brand, 50), timeout=180, interval=1)
     assert counts["interactions"] == counts["distinct"] == 50
+
+
+def test_drive_sandbox_traffic_command_delivers_signed_webhooks(live_server_url, committed_brand):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("drive_sandbox_traffic", brand=committed_brand.slug, events=24, base_url=live_server_url,
+                 concurrency=2, stdout=out)
+    answers = out.getvalue().split("answers ")[1].split(";")[0]  # "200: 16, 202: 9"
+    assert {int(part.split(":")[0]) for part in answers.split(", ")} <= {200, 202}
+    with tenant_context(committed_brand):
+        assert RawEvent.objects.count() == 24  # redeliveries stored once

@@ -55,7 +55,7 @@ def test_subscribe_and_unsubscribe_become_follow_unfollow_and_consent(brand, hoo
     pipeline.process_pending_batch()
     kinds = list(Interaction.objects.order_by("occurred_at").values_list("kind", flat=True))
     assert kinds == ["follow", "unfollow"]
-    assert Interaction.objects.get(kind="follow").metadata == {"scene": "store42"}
+    assert Interaction.objects.get(kind="follow").metadata["scene"] == "store42"
     statuses = list(Consent.objects.filter(purpose="marketing").order_by("recorded_at").values_list("status", flat=True))
     assert statuses == ["granted", "withdrawn"]
 

@@ -174,6 +174,31 @@ def test_duplicates_are_found_across_chunks(brand, monkeypatch):
     assert report_rows(job)[0]["Row"] == "9" and "row 3" in report_rows(job)[0]["Reason"]
 
 
+def test_duplicates_across_chunks_name_the_first_row_that_went_in(brand, monkeypatch):
+    # given chunks of two rows, with duplicates by phone and by email in later chunks
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    rows = [
+        ["Email", "Phone"],
+        ["a@example.com", "13812345678"],  # 2
+        ["b@example.com", ""],  # 3
+        ["c@example.com", "138 1234 5678"],  # 4: same phone as row 2
+        ["A@example.com", ""],  # 5: same email as row 2
+        ["c@example.com", ""],  # 6: row 4 did not go in, so this one does
+        ["b@example.com", ""],  # 7: same email as row 3 (in the last chunk)
+    ]
+    # when it is imported
+    job = run(csv_bytes(rows))
+    # then each duplicate names the earlier row, and the rest went in
+    assert (job.imported_rows, job.error_rows) == (3, 3)
+    reported = {r["Row"]: (r["Column"], r["Reason"]) for r in report_rows(job)}
+    assert reported == {
+        "4": ("Phone", "same Phone as row 2"), "5": ("Email", "same Email as row 2"), "7": ("Email", "same Email as row 3"),
+    }
+    assert set(Identity.objects.filter(kind="email").values_list("value", flat=True)) == {
+        "a@example.com", "b@example.com", "c@example.com",
+    }
+
+
 # --- orders ----------------------------------------------------------------------------------
 
 ORDER_HEADER = ["订单号", "会员号", "邮箱", "下单时间", "金额", "状态"]

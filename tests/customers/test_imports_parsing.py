@@ -187,3 +187,64 @@ def test_the_mobile_number_shortcut_agrees_with_phonenumbers(brand):
         except CellError:
             got = None
         assert got == expected, number
+
+
+# --- the chunk (column-wise) path gives every cell what `cell` gives it ---------------------
+
+CHUNK_SAMPLES = {
+    "email": ["a@example.com", " Wang@Example.COM ", "not-an-email", "x@localhost", "a.b+c@sub.example.cn",
+              "'=a@example.com", "o'brien@example.com", "a@b", "a@-b.com", "用户@例子.中国", "a@example.com\x00",
+              "a" * 250 + "@example.com", "a..b@example.com", "a@xn--fiqs8s.cn", "A@EXAMPLE.COM", ""],
+    "phone": ["13812345678", "+8613812345678", "008613812345678", "+86 138 1234 5678", "138-1234-5678",
+              "12012345678", "17400012345", "+8612012345678", "+1 650 253 0000", "12", "1381234567８",
+              "'+8613812345678", "+86138123456789", "8613812345678", "13812345678\x00", "１３８１２３４５６７８", ""],
+    "birthday": ["1990-05-03", "1990-02-30", "1899-12-31", "2999-01-01", "1990/5/3", "05/03/1990", "soon",
+                 "1990-05-03 10:00", "0000-01-01", ""],
+    "display_name": ["Ann", "x" * 201, "x" * 200, "Nul\x00", "bad \udce9 byte", "'=SUM(A1)", "'plain", "  padded  ", ""],
+    "member_id": ["M1", "'-5", "M\x001", ""],
+    "ordered_at": ["2024-05-03 10:00", "2024-05-03T10:00:59", "2024-05-03", "2024-02-30 10:00", "1969-12-31 23:00",
+                   "2101-01-01", "2024/05/03 10:00", "03/05/2024 10:00", "2024-05-03 25:00", "2024-05-03T10:00:00+08:00",
+                   "someday", ""],
+    "amount": ["12", "12.5", "0012.50", "999999999999.99", "9999999999999", "1.005", "-3", "¥99", "1,000.50", ".5",
+               "12.", "abc", ""],
+}
+
+
+@pytest.mark.parametrize(("region", "zone"), [("CN", "Asia/Shanghai"), ("US", "America/New_York")])
+def test_the_chunk_path_agrees_with_cleaning_cell_by_cell(brand, region, zone):
+    options = Options(phone_region=region, time_zone=zone)
+    for key, samples in CHUNK_SAMPLES.items():
+        # given a column of every shape, each cell cleaned on its own by `cell`
+        expected = []
+        for raw in samples:
+            if not raw.strip():
+                expected.append(None)
+                continue
+            try:
+                expected.append(("ok", RowCleaner(kind="customers", options=options).cell(key, raw)))
+            except CellError as error:
+                expected.append(("error", str(error)))
+        # when the same cells are cleaned as one chunk (with a member ID so rows are identified)
+        cleaner = RowCleaner(kind="customers", options=options)
+        columns = {key: samples} if key == "member_id" else {key: samples, "member_id": ["M"] * len(samples)}
+        chunk = cleaner.clean_chunk(columns, len(samples))
+        # then each cell has the same value or the same reason
+        got = []
+        for i in range(len(samples)):
+            reasons = [reason for k, reason in chunk.errors.get(i, []) if k == key]
+            if reasons:
+                got.append(("error", reasons[0]))
+            elif not samples[i].strip():
+                got.append(None)
+            else:
+                got.append(("ok", chunk.values[key][i]))
+        assert got == expected, key
+
+
+def test_a_plain_email_pattern_match_is_always_a_valid_email():
+    from customers.imports.validation import _PLAIN_EMAIL
+    from customers.normalize import normalize_email
+
+    for email in ("a@example.com", "a-b_c+d.e@mail-1.example.co.uk", "0@0.io", "x@" + "a" * 63 + ".com"):
+        assert _PLAIN_EMAIL.fullmatch(email)
+        assert normalize_email(email) == email

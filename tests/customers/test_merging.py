@@ -295,3 +295,19 @@ def test_other_apps_register_their_customer_tables(brand, data_requests_register
 def test_registry_reads_unique_constraints_so_duplicates_stay_behind(brand):
     relation = {r.label: r for r in merging.customer_relations()}["customers.customertag"]
     assert relation.unique_with == (("tag_id",),)
+
+
+def test_every_table_with_a_customer_foreign_key_moves_on_merge_or_says_why_not():
+    from django.apps import apps
+
+    from customers.models import Customer
+
+    registered = {relation.label for relation in merging.customer_relations()}
+    missing = sorted(
+        model._meta.label_lower
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if field.is_relation and field.many_to_one and field.related_model is Customer
+        and model._meta.label_lower not in registered and model._meta.label_lower not in merging.NOT_MOVED
+    )
+    assert not missing, f"register with customers.merging.register_customer_relation or list in NOT_MOVED: {missing}"

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django_tenants.utils import tenant_context
 
+from channels.models import Connector, OutboundMessage
 from customers import attributes, consent, privacy
 from customers.models import (
     AttributeDefinition,
@@ -71,7 +72,15 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
     DataRequest.objects.create(customer=person, subject_label=f"#{person.pk}", kind="export", status="failed",
                                reason="an earlier request")
     add_campaign_rows(person, name=NAME, email=EMAIL, friend=CustomerFactory(display_name="Friend Q"))
+    OutboundMessage.objects.create(connector=Connector.objects.create(kind="wechat_oa", name="OA"), customer=person,
+                                   recipient="o-qiwen", payload={"text": f"Dear {NAME}"}, next_attempt_at=NOW)
     refresh_customer_aggregates(customer_ids=[person.pk, old.pk])
+    # segments: a membership with its "entered" event, and scores
+    from segments.scores import compute_scores
+    from segments.services import create_segment
+
+    create_segment(name="Hangzhou", rule={"all": [{"field": "city", "op": "eq", "value": "Hangzhou"}]})
+    compute_scores(now=NOW)
     return person
 
 

@@ -26,6 +26,7 @@ ID_SOURCES = {
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
     "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
     **CAMPAIGN_ID_SOURCES,
+    "webhook_token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
     "data_request_id": lambda: DataRequest.objects.create(
         customer=Customer.objects.create(display_name=f"{MARKER} subject"), subject_label=MARKER,
         kind="export", status="done", file="data-requests/x.zip",
@@ -37,6 +38,7 @@ ID_SOURCES = {
     "merge_id": lambda: _beta_merge().pk,
     "suggestion_id": lambda: _beta_suggestion().pk,
     "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
+    "segment_id": lambda: __import__("segments.models").models.Segment.objects.create(name=f"{MARKER} segment", rule={"all": []}).pk,
 }
 
 

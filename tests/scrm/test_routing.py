@@ -1,9 +1,19 @@
 """The per-process host → brand memo never outlives a Domain or Brand change."""
 
+import pytest
+from django.db import connection
+
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from scrm.models import Domain
+
+
+@pytest.fixture(autouse=True)
+def back_to_public():
+    """Requests switch the connection into the brand's schema; leave it as found."""
+    yield
+    connection.set_schema_to_public()
 
 
 def test_a_renamed_domain_stops_routing_at_once(db, brands):
@@ -56,3 +66,15 @@ def test_another_process_forgets_within_a_second_of_a_change(db, brands):
     routing._state["checked_at"] = 0.0  # as if a second has passed
     routing._forget_if_stale()
     assert host not in routing._entries
+
+
+def test_request_logs_mask_tokens_in_the_path():
+    from django.test import RequestFactory
+    from django.urls import resolve
+
+    from scrm.middleware import loggable_path
+
+    request = RequestFactory().get("/password/reset/MQ/abc-secret123/")
+    request.urlconf = "scrm.urls"
+    request.resolver_match = resolve(request.path, urlconf="scrm.urls")
+    assert "abc-secret123" not in loggable_path(request)

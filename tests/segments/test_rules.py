@@ -192,3 +192,22 @@ def test_hostile_text_is_a_bound_parameter(people):
     assert picked(cond("display_name", "eq", hostile)) == set()
     assert picked(cond("display_name", "contains", "%")) == set()  # LIKE wildcards are escaped
     assert picked(cond("display_name", "contains", "_")) == set()
+
+
+def test_deleting_an_attribute_flags_the_segments_using_it_and_restoring_clears_them(
+    brand, django_capture_on_commit_callbacks
+):
+    from customers.attributes import set_definition_deleted
+    from segments.models import Segment
+
+    definition = AttributeDefinition.objects.create(key="skin", label="Skin", type="text")
+    segment = Segment.objects.create(name="Dry skin", rule=cond("attr.skin", "eq", "dry"))
+    with django_capture_on_commit_callbacks(execute=True):
+        set_definition_deleted(definition=definition, deleted=True, actor=None)
+    segment.refresh_from_db()
+    assert "skin" in segment.problem
+
+    with django_capture_on_commit_callbacks(execute=True):
+        set_definition_deleted(definition=definition, deleted=False, actor=None)
+    segment.refresh_from_db()
+    assert segment.problem == ""

@@ -33,6 +33,12 @@ class Command(BaseCommand):
                     username=username, email=f"{username}@demo.example", role=role,
                     password=DEMO_PASSWORD, actor=None,
                 )
+        with tenant_context(provisioned.brand):
+            # Sandbox channels (WeChat, Facebook, X, website, shop); traffic:
+            # `manage.py drive_sandbox_traffic --brand demo --events 500` once the web server runs.
+            from channels.sandboxes.traffic import ensure_sandbox_connectors
+
+            ensure_sandbox_connectors()
         if "generate_customers" in _commands():
             call_command("generate_customers", "--brand", "demo", "--customers", str(options["customers"]))
 
