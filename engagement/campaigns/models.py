@@ -283,6 +283,12 @@ class Campaign(models.Model):
     referral_program = models.ForeignKey(
         ReferralProgram, verbose_name=_("referral program"), null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
+    # The account the campaign sends through; empty = the brand's enabled connector for the
+    # channel, chosen when the send starts.
+    connector = models.ForeignKey(
+        "channels.Connector", verbose_name=_("send through"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="campaigns",
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -398,8 +404,10 @@ class SkipReason(models.TextChoices):
 class CampaignRecipient(models.Model):
     """One customer at one step of one campaign (for a recurring campaign, `step` is the run).
 
-    Doubles as the delivery record until the channels outbox exists: `message` holds what
-    was rendered for the customer, `status` how far it got."""
+    `message` holds what was rendered for the customer; `outbound_message` is the outbox row
+    that delivers it (written in the same transaction that marks this row queued), and
+    `status` how far it got: sent / failed come back from the outbox, delivered and read
+    from the platform's receipts."""
 
     class Status(models.TextChoices):
         PLANNED = "planned", _("Planned")
@@ -432,6 +440,9 @@ class CampaignRecipient(models.Model):
     revenue = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
     message = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    outbound_message = models.ForeignKey(
+        "channels.OutboundMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
 
     class Meta:
         verbose_name = _("campaign recipient")
@@ -443,6 +454,8 @@ class CampaignRecipient(models.Model):
             models.Index(fields=["campaign", "status", "send_at"], name="campaign_recipient_status"),
             # The frequency cap and platform caps count a customer's recent sends.
             models.Index(fields=["customer", "send_at"], name="campaign_recipient_customer"),
+            # Rows waiting for the outbox's answer (delivery.sync_outbox, every campaign at once).
+            models.Index(fields=["campaign"], condition=Q(status="queued"), name="campaign_recipient_queued"),
         ]
 
     def __str__(self) -> str:

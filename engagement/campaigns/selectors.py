@@ -34,7 +34,10 @@ def _funnel_aggregates() -> dict[str, Any]:
     return {
         "targeted": Count("id"),
         "planned": Count("id", filter=~Q(status="skipped")),
-        "sent": Count("id", filter=Q(queued_at__isnull=False)),
+        "queued": Count("id", filter=Q(queued_at__isnull=False)),
+        # Sent and failed as the outbox reported them (delivery.sync_outbox).
+        "sent": Count("id", filter=Q(sent_at__isnull=False)),
+        "failed": Count("id", filter=Q(status="failed")),
         "delivered": Count("id", filter=Q(delivered_at__isnull=False)),
         "read": Count("id", filter=Q(read_at__isnull=False)),
         "clicked": Count("id", filter=Q(clicked_at__isnull=False)),
@@ -50,6 +53,8 @@ class Progress:
     done: int
     skipped: int
     waiting: int
+    in_outbox: int = 0
+    failed: int = 0
 
     @property
     def percent(self) -> int:
@@ -59,9 +64,12 @@ class Progress:
 def progress(campaign: Campaign) -> Progress:
     row = campaign.recipients.aggregate(
         total=Count("id", filter=~Q(status="skipped")),
-        done=Count("id", filter=Q(queued_at__isnull=False) | Q(status="failed")),
+        # Done = the outbox has answered: sent (or further) or failed.
+        done=Count("id", filter=Q(sent_at__isnull=False) | Q(status="failed")),
         skipped=Count("id", filter=Q(status="skipped")),
         waiting=Count("id", filter=Q(status="planned")),
+        in_outbox=Count("id", filter=Q(status="queued")),
+        failed=Count("id", filter=Q(status="failed")),
     )
     return Progress(**row)
 
@@ -87,7 +95,8 @@ def funnel(campaign: Campaign) -> dict[str, Any]:
         for row in recipients.filter(status="skipped").values("skip_reason").annotate(n=Count("id")).order_by("-n")
     ]
     total["revenue"] = total["revenue"] or Decimal("0")
-    return {"total": total, "by_variant": by_variant, "by_segment": by_segment, "skipped": skipped}
+    failures = list(recipients.filter(status="failed").values("error").annotate(n=Count("id")).order_by("-n", "error")[:10])
+    return {"total": total, "by_variant": by_variant, "by_segment": by_segment, "skipped": skipped, "failures": failures}
 
 
 def winner(campaign: Campaign, by_variant: list[dict[str, Any]]) -> str | None:

@@ -1,10 +1,10 @@
 """Writes for campaigns: save, start, send in claimed batches, pause/resume/cancel, offers
 (coupons, polls, referrals) and tracking (clicks, replies, conversions).
 
-Sending claims planned rows with FOR UPDATE SKIP LOCKED and marks them queued in the same
-transaction that renders them, so a crash either leaves a row planned (sent later, once)
-or queued (never sent again). Platform delivery waits for the channels outbox: until it
-lands, the queued CampaignRecipient row with its rendered message is the delivery record.
+Sending claims planned rows with FOR UPDATE SKIP LOCKED and, in the same transaction that
+renders them, marks them queued and writes their channels outbox rows, so a crash either
+leaves a row planned (sent later, once) or queued with its one outbox row (never queued
+again); the outbox delivers each row at most once (engagement.campaigns.delivery).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from customers.consent import preference_token
 from customers.models import Customer, Interaction, InteractionKind, Order
-from engagement.campaigns import personalize, planning
+from channels import outbox
+from engagement.campaigns import delivery, personalize, planning
 from engagement.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -122,6 +123,10 @@ def start_campaign(*, campaign: Campaign, actor: User | None, public_base_url: s
             raise CampaignError(_("choose the segment that triggers the campaign"))
         if campaign.kind != Campaign.Kind.TRIGGERED and not campaign.segments.exists():
             raise CampaignError(_("choose at least one audience segment"))
+        connector = delivery.campaign_connector(campaign)
+        if connector is None:
+            raise CampaignError(_("connect an enabled account for this channel before sending"))
+        campaign.connector = connector
         campaign.public_base_url = public_base_url.rstrip("/")
         now = timezone.now()
         later = campaign.scheduled_at is not None and campaign.scheduled_at > now
@@ -295,6 +300,10 @@ def send_batch(campaign_id: int, *, limit: int | None = None, now: datetime | No
         campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None or campaign.status != Status.SENDING:
             return 0
+        connector = delivery.campaign_connector(campaign)
+        if connector is None:
+            _pause_for_problem(campaign, _("No enabled account to send through on this channel: enable or connect one, then resume."))
+            return 0
         rows = list(
             CampaignRecipient.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(campaign=campaign, status=RStatus.PLANNED, send_at__lte=now)
@@ -324,8 +333,19 @@ def send_batch(campaign_id: int, *, limit: int | None = None, now: datetime | No
                 variables["referral_link"] = base + reverse("engagement:public-referral", args=[referral_codes[row.customer_id]])
             row.message = personalize.render_message(row.variant, campaign.message_type, variables) if row.variant else {}
             row.status, row.queued_at = RStatus.QUEUED, now
-        CampaignRecipient.objects.bulk_update(rows, ["message", "status", "queued_at"])
+        messages = outbox.queue_messages(
+            [delivery.outbound_message(connector=connector, row=row, purpose=campaign.purpose) for row in rows]
+        )
+        for row, message in zip(rows, messages, strict=True):
+            row.outbound_message_id = message.pk
+        CampaignRecipient.objects.bulk_update(rows, ["message", "status", "queued_at", "outbound_message"])
     return len(rows)
+
+
+def _pause_for_problem(campaign: Campaign, problem: str) -> None:
+    Campaign.objects.filter(pk=campaign.pk, status=Status.SENDING).update(
+        status=Status.PAUSED, problem=problem, updated_at=timezone.now()
+    )
 
 
 def _referral_codes(campaign: Campaign, customer_ids: list[int]) -> dict[int, str]:
@@ -349,7 +369,8 @@ def finish_if_done(campaign_id: int, *, now: datetime | None = None) -> bool:
             return False
         if campaign.kind == Campaign.Kind.JOURNEY and campaign.positions.filter(finished_at__isnull=True).exists():
             return False
-        if campaign.recipients.filter(status=RStatus.PLANNED).exists():
+        # Done once nothing waits to be queued or for the outbox to answer.
+        if campaign.recipients.filter(status__in=[RStatus.PLANNED, RStatus.QUEUED]).exists():
             return False
         campaign.status, campaign.finished_at = Status.DONE, now or timezone.now()
         campaign.save(update_fields=["status", "finished_at", "updated_at"])
@@ -362,6 +383,8 @@ def _move(campaign: Campaign, *, to: str, allowed: tuple[str, ...], actor: User 
         if campaign.status not in allowed:
             raise CampaignError(_("This campaign cannot do that in its current status."))
         campaign.status = to
+        if to == Status.SENDING:
+            campaign.problem = ""
         if to == Status.CANCELLED:
             campaign.finished_at = timezone.now()
         campaign.save()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from engagement.campaigns import planning, services
+from engagement.campaigns import delivery, planning, services
 from scrm.tasks import brand_task
 
 
@@ -22,9 +22,11 @@ def plan_campaign_task(campaign_id: int) -> int:
 
 @brand_task(queue="outbound")
 def send_campaign_batch_task(campaign_id: int) -> int:
-    """One throttled batch (the campaign's messages per second), then the next a second later."""
+    """One throttled batch (the campaign's messages per second) into the outbox, then the
+    outbox's answers copied back; again a second later while anything is due or waiting."""
     sent = services.send_batch(campaign_id)
-    if sent:
+    waiting = delivery.sync_outbox(campaign_id=campaign_id)
+    if sent or waiting:
         send_campaign_batch_task.apply_async((campaign_id,), countdown=1)
     else:
         services.finish_if_done(campaign_id)
@@ -39,6 +41,7 @@ def tick_campaigns_task() -> dict[str, int]:
         services.plan_campaign(campaign_id, now=now)
     for campaign_id in set(due["send"]) | set(due["plan"]):
         send_campaign_batch_task.delay(campaign_id)
+    delivery.sync_outbox()
     converted = services.attribute_recent_conversions(now)
     return {"planned": len(due["plan"]), "sending": len(due["send"]), "converted": converted}
 

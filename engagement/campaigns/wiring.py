@@ -7,7 +7,7 @@ from __future__ import annotations
 def connect() -> None:
     from channels import hooks
     from customers.merging import register_customer_relation
-    from engagement.campaigns import models, services, tasks  # noqa: F401 - tasks registers with Celery
+    from engagement.campaigns import delivery, models, services, tasks  # noqa: F401 - tasks registers with Celery
 
     # The registry keys by model, so Referral is carried by its referee (the friend's own
     # row); the advocate side stays on the merged-away profile until the registry grows.
@@ -19,6 +19,7 @@ def connect() -> None:
         register_customer_relation(model, field)
     _register_for_privacy()
     hooks.subscribe(services.on_new_interactions)
+    hooks.subscribe(delivery.record_receipts)
 
 
 def _register_for_privacy() -> None:
@@ -37,7 +38,7 @@ def _register_for_privacy() -> None:
     register_customer_table(
         "campaign_sends", models.CampaignRecipient,
         fields=("id", "campaign_id", "campaign__name", "step", "channel", "status", "skip_reason", "send_at", "queued_at",
-                "clicked_at", "replied_at", "converted_at", "revenue", "message"),
+                "sent_at", "delivered_at", "read_at", "clicked_at", "replied_at", "converted_at", "revenue", "message"),
         erase=lambda ids: models.CampaignRecipient.objects.filter(customer_id__in=ids).update(address="", message={}),
     )
     register_customer_table(
