@@ -1,6 +1,8 @@
 """Browser: a marketer creates a segment-targeted WeChat campaign with a coupon and a
-tracked link and sends it (a real worker plans and sends); exactly the consenting
-customers receive it; a click and an order flow back and show in the report."""
+tracked link and sends it (a real worker plans, queues into the outbox and delivers through
+the WeChat adapter to the WeChat sandbox); the sandbox receives exactly the consenting
+customers, once each; sent and delivered come back from the outbox, and a click and an
+order flow back; all show in the report."""
 
 import re
 from datetime import timedelta
@@ -8,25 +10,43 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from playwright.sync_api import Page, expect
 
+from channels.sandboxes.wechat import WeChatSandbox
+from customers.models import Interaction
 from engagement.campaigns import services
 from engagement.campaigns.models import Campaign, CampaignRecipient, CouponPool
 from tests.conftest import PASSWORD, make_staff
 from tests.customers.factories import OrderFactory
-from tests.engagement.campaigns.helpers import segment_of, wechat_customer
+from tests.engagement.campaigns.helpers import SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_TOKEN, segment_of, wechat_connector, wechat_customer
 
 pytestmark = pytest.mark.e2e
 
 
-def test_marketer_sends_a_coupon_campaign_and_sees_clicks_and_orders(page: Page, live_server_url, committed_brand, celery_worker):
-    # given consenting and non-consenting customers in a segment, and a coupon pool
+@pytest.fixture
+def sandbox():
+    sandbox = WeChatSandbox(token=SANDBOX_TOKEN, appid=SANDBOX_APPID, app_secret=SANDBOX_SECRET).start()
+    yield sandbox
+    sandbox.stop()
+
+
+def test_marketer_sends_a_coupon_campaign_and_sees_clicks_and_orders(
+    page: Page, live_server_url, committed_brand, celery_worker, sandbox,
+):
+    # given the brand's WeChat account (the sandbox), and consenting and non-consenting
+    # customers in a segment who all wrote to the account an hour ago, and a coupon pool
     port = urlsplit(live_server_url).port
     with tenant_context(committed_brand):
         make_staff("Marketer", username="mkt")
+        wechat_connector(api_base=sandbox.server.url)
         consenting = [wechat_customer(display_name=f"Fan {i}") for i in range(3)]
         refusing = [wechat_customer(consent="withdrawn"), wechat_customer(consent=None)]
+        for customer in consenting + refusing:
+            Interaction.objects.create(customer=customer, channel="wechat", kind="message_in", external_id=f"in-{customer.pk}",
+                                       occurred_at=timezone.now() - timedelta(hours=1))
+            sandbox.last_inbound[f"o-{customer.pk}"] = timezone.now().timestamp()
         segment_of(consenting + refusing, name="Tea lovers")
         CouponPool.objects.create(name="Spring 20% off", prefix="SPRING")
         host = committed_brand.primary_host()
@@ -43,7 +63,7 @@ def test_marketer_sends_a_coupon_campaign_and_sees_clicks_and_orders(page: Page,
     page.get_by_test_id("new-campaign").click()
     page.get_by_label("Name").fill("Spring tea")
     page.get_by_label("Channel").select_option("wechat")
-    page.get_by_label("Message type").select_option("template")
+    page.get_by_label("Message type").select_option("text")
     page.get_by_label("Audience segments").select_option(label="Tea lovers")
     page.get_by_label("Message A").fill("Hi {{ name | friend }}, your code {{ coupon }}: {{ link }}")
     page.get_by_label("Link A (tracked)").fill(target)
@@ -62,15 +82,17 @@ def test_marketer_sends_a_coupon_campaign_and_sees_clicks_and_orders(page: Page,
     expect(page.get_by_test_id("campaign-status")).to_have_text("Done", timeout=60_000)
     expect(page.get_by_test_id("sent-count")).to_have_text("3")
 
-    # then exactly the consenting customers got it, each with their own code
+    # then the sandbox received exactly the consenting customers, once each, with their own code
+    assert sorted(m["touser"] for m in sandbox.sent) == sorted(f"o-{c.pk}" for c in consenting)
     with tenant_context(committed_brand):
         campaign = Campaign.objects.get(name="Spring tea")
-        queued = CampaignRecipient.objects.filter(campaign=campaign, status="queued")
-        assert set(queued.values_list("customer_id", flat=True)) == {c.pk for c in consenting}
-        first = queued.get(customer=consenting[0])
-        text = first.message["data"]["first"]
+        delivered = CampaignRecipient.objects.filter(campaign=campaign, status="delivered")
+        assert set(delivered.values_list("customer_id", flat=True)) == {c.pk for c in consenting}
+        first = delivered.get(customer=consenting[0])
+        text = first.message["text"]
         code = consenting[0].coupons.get().code
         assert text.startswith(f"Hi Fan 0, your code {code}: ")
+        assert {"touser": f"o-{consenting[0].pk}", "msgtype": "text", "text": {"content": text}} in sandbox.sent
         tracked = re.search(r"http://\S+/p/l/\S+/", text).group(0)
 
     # when the customer clicks the tracked link and buys within the window
@@ -84,7 +106,9 @@ def test_marketer_sends_a_coupon_campaign_and_sees_clicks_and_orders(page: Page,
     # then the report shows the click, the conversion, the revenue and the skipped
     page.goto(f"{base}/campaigns/{campaign.pk}/report/")
     expect(page.get_by_test_id("funnel-0")).to_have_text("5")
-    expect(page.get_by_test_id("funnel-2")).to_have_text("3")
+    expect(page.get_by_test_id("funnel-2")).to_have_text("3")  # sent, as the outbox reported
+    expect(page.get_by_test_id("funnel-3")).to_have_text("3")  # delivered
+    expect(page.get_by_test_id("failed")).to_have_text("0")
     expect(page.get_by_test_id("funnel-5")).to_have_text("1")
     expect(page.get_by_test_id("funnel-6")).to_have_text("1")
     expect(page.get_by_test_id("revenue")).to_contain_text("128.00")
