@@ -12,9 +12,15 @@ each in a rolled-back transaction so every run starts from the same rows:
   subsample, extrapolated and labelled so, vs the hardware limit: one bare
   INSERT … SELECT of N rows into the same table with no guard at all;
 - best send hour for every customer: `planning.compute_best_send_hours` (one statement);
-- queueing: `services.send_batch` (claim, render, mark queued) over a sample, in messages/s.
-  Platform delivery waits for the channels outbox, so this is the rate into our own
-  delivery record, not a sandbox.
+- queueing: `services.send_batch` (claim, render, mark queued, write the outbox rows) over a
+  sample, in messages/s;
+- delivery into the WeChat sandbox (its HTTP server, its rate limit, answering 45009 over
+  it): `send_batch` queues N text messages into the channels outbox, real Celery workers
+  (queue `outbound`) run `deliver_outbound_task` through the WeChat adapter, and the bench
+  stands in for beat by enqueueing `sweep_outbound_task` every --sweep-interval seconds
+  (beat's own schedule is 5 s); timed from the commit until every outbox row is finished,
+  vs the limit: the adapter's send in a loop against an unthrottled sandbox (no database,
+  no queue). Reports the platform's rate-limit refusals (45009), which should be none.
 
 Peak memory: the Python process (ru_maxrss) and the database backend serving us (VmHWM of
 pg_backend_pid(), which counts shared buffers it touched, so it is an upper bound), plus
@@ -107,11 +113,134 @@ def _bare_insert(campaign: Any, start: Any) -> int:
         return cursor.rowcount
 
 
+def _outbound_worker(concurrency: int, log_path: Any) -> Any:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = open(log_path, "ab")  # noqa: SIM115 - closed by the caller through the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "WARNING", "-Q", "outbound",
+         "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "-n", f"bench-outbound-{os.getpid()}@%h"],
+        cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
+    )
+    return proc
+
+
+def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, sweep_interval: float,
+              platform_rate: int, connector_rate: int) -> list[tuple[str, str, float, str]]:
+    """Queue `messages` text sends through the outbox into a WeChat sandbox and time the
+    real workers delivering them."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from django.db import connection
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from channels import services as channel_services
+    from channels.adapters.wechat import send_custom_message
+    from channels.models import OutboundMessage
+    from channels.sandboxes.wechat import WeChatSandbox
+    from channels.tasks import sweep_outbound_task
+    from engagement.campaigns import planning, services
+    from engagement.campaigns.models import Campaign, Variant
+    from segments.models import Segment
+
+    rows: list[tuple[str, str, float, str]] = []
+    secrets_ = {"token": "bench-token", "app_secret": "bench-secret"}
+    sandbox = WeChatSandbox(token="bench-token", appid="wxbench", app_secret="bench-secret", sends_per_second=platform_rate).start()
+    open_sandbox = WeChatSandbox(token="bench-token", appid="wxbench", app_secret="bench-secret", sends_per_second=10**9).start()
+    log = tempfile.NamedTemporaryFile(prefix="bench-outbound-", suffix=".log", delete=False).name
+    worker = _outbound_worker(workers, log)
+    try:
+        connector = channel_services.create_connector(
+            kind="wechat_oa", name="Bench WeChat", actor=None, secrets=secrets_,
+            config={"appid": "wxbench", "api_base": sandbox.server.url, "sends_per_second": connector_rate},
+        )
+        # Customers reachable on WeChat who wrote an hour ago (inside the 48 h window).
+        segment = Segment.objects.create(name="Wrote recently", kind=Segment.Kind.STATIC)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """WITH reachable AS (
+                       SELECT DISTINCT ON (customer_id) customer_id, value FROM customers_identity
+                        WHERE kind = 'wechat_openid' ORDER BY customer_id LIMIT %(n)s)
+                   , seg AS (INSERT INTO segments_segmentmembership (segment_id, customer_id, entered_at)
+                             SELECT %(segment)s, customer_id, now() FROM reachable)
+                   , wrote AS (INSERT INTO customers_interaction (customer_id, channel, kind, occurred_at, text, metadata,
+                                                                 language, external_id)
+                               SELECT customer_id, 'wechat', 'message_in', now() - interval '1 hour', '', '{}', '',
+                                      'bench-in-' || customer_id FROM reachable
+                               ON CONFLICT DO NOTHING)
+                   SELECT value FROM reachable""",
+                {"n": messages * 3, "segment": segment.pk},
+            )
+            now = time.time()
+            for (openid,) in cursor.fetchall():
+                sandbox.last_inbound[openid] = now
+        campaign = Campaign.objects.create(**{**campaign_fields, "name": "Bench delivery", "message_type": "text",
+                                              "quiet_start": 0, "quiet_end": 0, "frequency_cap": 1000, "best_send_time": False,
+                                              "connector": connector})
+        campaign.segments.add(segment)
+        Variant.objects.create(campaign=campaign, name="A", text="Hi {{ name|friend }}, spring tea is in")
+        planning.plan_recipients(campaign, planning.segment_audience(campaign), start=timezone.now())
+
+        # worker ready: a first tiny delivery goes through before the clock starts
+        deadline = time.monotonic() + 120
+        while b"ready" not in open(log, "rb").read() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        started = time.perf_counter()
+        queued = services.send_batch(campaign.pk, limit=messages)  # one transaction; delivery requested on commit
+        outbound = OutboundMessage.objects.filter(connector=connector)
+        next_sweep = time.perf_counter() + sweep_interval
+        while outbound.filter(status__in=["queued", "sending"]).exists():
+            time.sleep(0.05)
+            if time.perf_counter() >= next_sweep:  # beat's stand-in
+                sweep_outbound_task.delay()
+                next_sweep += sweep_interval
+            if time.perf_counter() - started > 600:
+                break
+        seconds = time.perf_counter() - started
+        sent = outbound.filter(status="sent").count()
+        refused = outbound.filter(error_code="45009").count()
+        distinct = len({m["touser"] for m in sandbox.sent})
+        failures = dict(outbound.filter(status="failed").values_list("error_code").annotate(n=Count("id")))
+        rows.append(("deliver", f"ours: outbox → adapter → sandbox ({sent:,}/{queued:,} sent)", seconds, f"{sent / seconds:,.0f}/s"))
+        print(f"\ndelivery: {queued:,} queued, {sent:,} sent, {len(sandbox.sent):,} received by the sandbox "
+              f"({distinct:,} distinct recipients), platform rate-limit refusals (45009): {refused:,}; "
+              f"platform limit {platform_rate}/s, connector limit {connector_rate}/s, {workers} worker process(es), "
+              f"sweep every {sweep_interval:g} s; failed by code: {failures or 'none'}")
+
+        # the limit: the adapter alone, in a loop, against a sandbox with no rate limit
+        open_connector = SimpleNamespace(pk=-connector.pk, config={"api_base": open_sandbox.server.url, "appid": "wxbench"},
+                                         secret=secrets_.get)
+        sample = min(queued, 2000) or 1
+        for index in range(sample):
+            open_sandbox.last_inbound[f"o{index}"] = time.time()
+        started = time.perf_counter()
+        for index in range(sample):
+            send_custom_message(open_connector, SimpleNamespace(recipient=f"o{index}", kind="text", payload={"text": "hi"}))
+        seconds = time.perf_counter() - started
+        rows.append(("deliver", f"limit: adapter.send loop, no DB/queue ({sample:,})", seconds, f"{sample / seconds:,.0f}/s"))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        sandbox.stop()
+        open_sandbox.stop()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=1_000_000)
     parser.add_argument("--naive-sample", type=int, default=2_000)
     parser.add_argument("--send-sample", type=int, default=20_000)
+    parser.add_argument("--deliver", type=int, default=20_000, help="messages delivered into the WeChat sandbox (0: skip)")
+    parser.add_argument("--workers", type=int, default=2, help="outbound worker processes")
+    parser.add_argument("--sweep-interval", type=float, default=5.0, help="seconds between outbox sweeps (beat: 5)")
+    parser.add_argument("--platform-rate", type=int, default=2000, help="the sandbox's sends per second")
+    parser.add_argument("--connector-rate", type=int, default=1500, help="the connector's sends per second")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings.base")
     import django
@@ -148,6 +277,14 @@ def main() -> None:
             quiet_start=22, quiet_end=8, best_send_time=True, public_base_url="https://bench.example",
         )
         campaign.segments.add(segment)
+        # The account the queueing sample writes its outbox rows for (never delivered: rolled back).
+        from channels import services as channel_services
+
+        campaign.connector = channel_services.create_connector(
+            kind="wechat_oa", name="Bench queueing", actor=None, config={"appid": "wxq", "api_base": "http://127.0.0.1:9"},
+            secrets={"token": "t", "app_secret": "s"},
+        )
+        campaign.save(update_fields=["connector"])
         Variant.objects.create(campaign=campaign, name="A", split_percent=50, text="Hi {{ name|friend }}", template_id="T",
                                template_data={"first": "Hi {{ name|friend }}"})
         Variant.objects.create(campaign=campaign, name="B", split_percent=50, text="Hello {{ name|friend }}", template_id="T",
@@ -187,6 +324,12 @@ def main() -> None:
 
         _total, (queued, queue_seconds) = _timed(queue_sample)
         rows.append(("queue", f"ours: send_batch ×1000 ({queued:,} messages)", queue_seconds, f"{queued / max(queue_seconds, 1e-9):,.0f}/s"))
+        if args.deliver:
+            rows += _delivery(
+                campaign_fields={"channel": "wechat", "status": Campaign.Status.SENDING, "public_base_url": "https://bench.example"},
+                messages=args.deliver, workers=args.workers, sweep_interval=args.sweep_interval,
+                platform_rate=args.platform_rate, connector_rate=args.connector_rate,
+            )
 
         print(f"\n{audience:,} customers in the audience (generated in {generated:.0f} s); "
               f"planned {result.planned:,}, skipped {result.skipped_total:,}: "

@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from channels import outbox
 from customers.consent import preference_token
 from customers.models import Customer, Interaction, InteractionKind, Order
-from channels import outbox
 from engagement.campaigns import delivery, personalize, planning
 from engagement.campaigns.models import (
     Campaign,

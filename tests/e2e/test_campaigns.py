@@ -20,7 +20,14 @@ from engagement.campaigns import services
 from engagement.campaigns.models import Campaign, CampaignRecipient, CouponPool
 from tests.conftest import PASSWORD, make_staff
 from tests.customers.factories import OrderFactory
-from tests.engagement.campaigns.helpers import SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_TOKEN, segment_of, wechat_connector, wechat_customer
+from tests.engagement.campaigns.helpers import (
+    SANDBOX_APPID,
+    SANDBOX_SECRET,
+    SANDBOX_TOKEN,
+    segment_of,
+    wechat_connector,
+    wechat_customer,
+)
 
 pytestmark = pytest.mark.e2e
 
