@@ -173,7 +173,9 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
                                SELECT customer_id, 'wechat', 'message_in', now() - interval '1 hour', '', '{}', '',
                                       'bench-in-' || customer_id FROM reachable
                                ON CONFLICT DO NOTHING)
-                   SELECT value FROM reachable""",
+                   -- every openid they have: planning may address any of them
+                   SELECT i.value FROM customers_identity i JOIN reachable r USING (customer_id)
+                    WHERE i.kind = 'wechat_openid'""",
                 {"n": messages * 3, "segment": segment.pk},
             )
             now = time.time()
