@@ -12,6 +12,7 @@ scheduled in the database (next_attempt_at), never with long Celery countdowns.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,6 +51,19 @@ def queue_message(
     )
     transaction.on_commit(_request_delivery)
     return message
+
+
+def queue_messages(messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+    """Write many unsaved messages (a campaign batch) in one INSERT in the caller's
+    transaction; on commit, one delivery task per claim-sized share, so several workers can
+    deliver the batch side by side (SKIP LOCKED keeps them apart)."""
+    now = timezone.now()
+    for message in messages:
+        message.next_attempt_at = message.next_attempt_at or now
+    created = OutboundMessage.objects.bulk_create(messages)
+    for _share in range(0, len(created), CLAIM_SIZE):
+        transaction.on_commit(_request_delivery)
+    return created
 
 
 def _request_delivery() -> None:

@@ -22,3 +22,7 @@ class EngagementConfig(AppConfig):
         privacy.register()
         hooks.subscribe(inbox.record_inbound_messages)
         hooks.subscribe(mentions.record_mentions)
+
+        from engagement.campaigns import wiring as campaign_wiring
+
+        campaign_wiring.connect()

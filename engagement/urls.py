@@ -6,4 +6,5 @@ urlpatterns = [
     path("inbox/", include("engagement.inbox.urls")),
     path("p/", include("engagement.inbox.public_urls")),
     path("campaigns/", include("engagement.campaigns.urls")),
+    path("p/", include("engagement.campaigns.public_urls")),
 ]

@@ -85,5 +85,15 @@ app.conf.beat_schedule = {
         "schedule": 600.0,
         "args": ("engagement.inbox.tasks.detect_listening_alerts_task",),
     },
+    "campaigns-tick-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("engagement.campaigns.tasks.tick_campaigns_task",),
+    },
+    "campaigns-best-hours-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 24 * 3600.0,
+        "args": ("engagement.campaigns.tasks.compute_best_send_hours_task",),
+    },
 }
 app.autodiscover_tasks()

@@ -38,6 +38,7 @@ from tests.customers.factories import (
     OrderFactory,
     TagFactory,
 )
+from tests.engagement.campaigns.privacy import add_campaign_rows
 
 NAME, EMAIL, PHONE = "Zhangsan Qiwen", "qiwen.zhang@example.org", "+8613900001111"
 OLD_NAME = "Qiwen Old-Profile"
@@ -70,6 +71,7 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
                                    score=0.8, reasons=[f"similar name {NAME}"])
     DataRequest.objects.create(customer=person, subject_label=f"#{person.pk}", kind="export", status="failed",
                                reason="an earlier request")
+    add_campaign_rows(person, name=NAME, email=EMAIL, friend=CustomerFactory(display_name="Friend Q"))
     OutboundMessage.objects.create(connector=Connector.objects.create(kind="wechat_oa", name="OA"), customer=person,
                                    recipient="o-qiwen", payload={"text": f"Dear {NAME}"}, next_attempt_at=NOW)
     _inbox_rows(person, first)

@@ -16,6 +16,7 @@ from channels.models import Connector
 from customers.consent import preference_token
 from customers.models import AttributeDefinition, Customer, DataRequest, ImportJob
 from tests.conftest import make_staff
+from tests.engagement.campaigns.isolation import CAMPAIGN_ID_SOURCES
 from tests.engagement.inbox.isolation import inbox_id_sources
 
 MARKER = "beta-secret-7f3a"
@@ -25,6 +26,7 @@ ID_SOURCES = {
     "user_id": lambda: User.objects.create_user(f"{MARKER}-{User.objects.count()}", email=f"{MARKER}@beta.example").pk,
     "customer_id": lambda: Customer.objects.create(display_name=f"{MARKER} customer").pk,
     "connector_id": lambda: Connector.objects.create(kind="x", name=f"{MARKER} connector").pk,
+    **CAMPAIGN_ID_SOURCES,
     "webhook_token": lambda: Connector.objects.create(kind="x", name=f"{MARKER} hook").webhook_token,
     "data_request_id": lambda: DataRequest.objects.create(
         customer=Customer.objects.create(display_name=f"{MARKER} subject"), subject_label=MARKER,

@@ -1,0 +1,166 @@
+"""Reads for campaign pages: the list, progress, the funnel report and offer results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from engagement.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    Click,
+    Coupon,
+    Referral,
+    SkipReason,
+    Vote,
+)
+
+FUNNEL_STAGES = ("targeted", "planned", "sent", "delivered", "read", "clicked", "converted")
+
+
+def campaigns(*, query: str = "", status: str = "") -> QuerySet[Campaign]:
+    items = Campaign.objects.all()
+    if query:
+        items = items.filter(name__icontains=query)
+    if status:
+        items = items.filter(status=status)
+    return items.order_by("-created_at", "-id")
+
+
+def _funnel_aggregates() -> dict[str, Any]:
+    return {
+        "targeted": Count("id"),
+        "planned": Count("id", filter=~Q(status="skipped")),
+        "queued": Count("id", filter=Q(queued_at__isnull=False)),
+        # Sent and failed as the outbox reported them (delivery.sync_outbox).
+        "sent": Count("id", filter=Q(sent_at__isnull=False)),
+        "failed": Count("id", filter=Q(status="failed")),
+        "delivered": Count("id", filter=Q(delivered_at__isnull=False)),
+        "read": Count("id", filter=Q(read_at__isnull=False)),
+        "clicked": Count("id", filter=Q(clicked_at__isnull=False)),
+        "converted": Count("id", filter=Q(converted_at__isnull=False)),
+        "replied": Count("id", filter=Q(replied_at__isnull=False)),
+        "revenue": Sum("revenue"),
+    }
+
+
+@dataclass
+class Progress:
+    total: int
+    done: int
+    skipped: int
+    waiting: int
+    in_outbox: int = 0
+    failed: int = 0
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else round(100 * self.done / self.total)
+
+
+def progress(campaign: Campaign) -> Progress:
+    row = campaign.recipients.aggregate(
+        total=Count("id", filter=~Q(status="skipped")),
+        # Done = the outbox has answered: sent (or further) or failed.
+        done=Count("id", filter=Q(sent_at__isnull=False) | Q(status="failed")),
+        skipped=Count("id", filter=Q(status="skipped")),
+        waiting=Count("id", filter=Q(status="planned")),
+        in_outbox=Count("id", filter=Q(status="queued")),
+        failed=Count("id", filter=Q(status="failed")),
+    )
+    return Progress(**row)
+
+
+def funnel(campaign: Campaign) -> dict[str, Any]:
+    """Totals, per variant and per audience segment, skipped by reason."""
+    recipients = campaign.recipients.all()
+    total = recipients.aggregate(**_funnel_aggregates())
+    by_variant = list(recipients.values("variant__name").annotate(**_funnel_aggregates()).order_by("variant__name"))
+    segment_ids = list(campaign.segments.values_list("pk", flat=True))
+    by_segment = []
+    if segment_ids:
+        by_segment = list(
+            CampaignRecipient.objects.filter(campaign=campaign)
+            .filter(customer__segment_memberships__segment_id__in=segment_ids)
+            .values("customer__segment_memberships__segment__name")
+            .annotate(**_funnel_aggregates())
+            .order_by("customer__segment_memberships__segment__name")
+        )
+    labels = dict(SkipReason.choices)
+    skipped = [
+        (labels.get(row["skip_reason"], row["skip_reason"]), row["n"], row["skip_reason"])
+        for row in recipients.filter(status="skipped").values("skip_reason").annotate(n=Count("id")).order_by("-n")
+    ]
+    total["revenue"] = total["revenue"] or Decimal("0")
+    failures = list(recipients.filter(status="failed").values("error").annotate(n=Count("id")).order_by("-n", "error")[:10])
+    return {"total": total, "by_variant": by_variant, "by_segment": by_segment, "skipped": skipped, "failures": failures}
+
+
+def winner(campaign: Campaign, by_variant: list[dict[str, Any]]) -> str | None:
+    """The variant with the best rate on the campaign's metric (None until someone was sent)."""
+    best, best_rate = None, -1.0
+    for row in by_variant:
+        if not row["sent"] or row["variant__name"] is None:
+            continue
+        rate = row[campaign.winner_metric] / row["sent"]
+        if rate > best_rate:
+            best, best_rate = row["variant__name"], rate
+    return best
+
+
+def poll_results(campaign: Campaign) -> list[tuple[str, int]]:
+    if not campaign.poll_id:
+        return []
+    counts = dict(Vote.objects.filter(poll_id=campaign.poll_id).values_list("option_id").annotate(n=Count("id")))
+    return [(option.label, counts.get(option.pk, 0)) for option in campaign.poll.options.all()]
+
+
+def top_advocates(campaign: Campaign, *, limit: int = 10) -> list[dict[str, Any]]:
+    if not campaign.referral_program_id:
+        return []
+    return list(
+        Referral.objects.filter(program_id=campaign.referral_program_id)
+        .values("referrer_id", "referrer__display_name")
+        .annotate(n=Count("id"), bought=Count("id", filter=Q(status=Referral.Status.PURCHASED)))
+        .order_by("-n", "referrer_id")[:limit]
+    )
+
+
+def referral_tree(campaign: Campaign, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Advocates and whom they brought, two levels deep (a friend who refers on)."""
+    if not campaign.referral_program_id:
+        return []
+    edges = list(
+        Referral.objects.filter(program_id=campaign.referral_program_id)
+        .values("referrer_id", "referrer__display_name", "referee_id", "referee__display_name", "status")
+        .order_by("created_at")[:1000]
+    )
+    children: dict[int, list[dict[str, Any]]] = {}
+    referees = set()
+    for edge in edges:
+        children.setdefault(edge["referrer_id"], []).append(edge)
+        referees.add(edge["referee_id"])
+    roots = [rid for rid in children if rid not in referees][:limit]
+    return [
+        {
+            "id": rid, "name": children[rid][0]["referrer__display_name"],
+            "friends": [{**edge, "friends": children.get(edge["referee_id"], [])} for edge in children[rid]],
+        }
+        for rid in roots
+    ]
+
+
+def coupon_stats(campaign: Campaign) -> dict[str, int]:
+    if not campaign.coupon_pool_id:
+        return {}
+    return Coupon.objects.filter(pool_id=campaign.coupon_pool_id).aggregate(
+        codes=Count("id"), assigned=Count("id", filter=Q(customer__isnull=False)),
+        redeemed=Count("id", filter=Q(redeemed_at__isnull=False)),
+    )
+
+
+def clicks(campaign: Campaign) -> int:
+    return Click.objects.filter(link__campaign=campaign).count()

@@ -1,0 +1,253 @@
+"""Campaign pages for admins and marketers: list, builder with live estimate and preview,
+send page with progress, report, and offers (coupon pools, polls, referral programs)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.models import Customer, Order
+from engagement.campaigns import personalize, planning, selectors, services
+from engagement.campaigns.forms import (
+    CampaignForm,
+    CouponPoolForm,
+    PollForm,
+    PreviewForm,
+    RedeemForm,
+    ReferralProgramForm,
+    SearchForm,
+)
+from engagement.campaigns.models import Campaign, CouponPool, Poll, ReferralProgram, SkipReason
+from scrm.charts import bar_chart
+from scrm.pagination import paginate
+from scrm.staff.roles import Role, roles_required
+
+CAMPAIGN_ROLES = (Role.ADMIN, Role.MARKETER)
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise Http404
+    return campaign
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET)
+    query, status = (form.cleaned_data["q"].strip(), form.cleaned_data["status"]) if form.is_valid() else ("", "")
+    page = paginate(request, selectors.campaigns(query=query, status=status))
+    context = {"page": page, "query": query, "status": status, "statuses": Campaign.Status.choices}
+    template = "engagement/campaigns/campaign_list.html#campaign-table" if request.htmx else "engagement/campaigns/campaign_list.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_create(request: HttpRequest) -> HttpResponse:
+    return _builder(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    if not campaign.is_editable:
+        messages.error(request, _("Only a draft or scheduled campaign can be edited."))
+        return redirect("engagement:campaign-detail", campaign.pk)
+    return _builder(request, campaign)
+
+
+def _builder(request: HttpRequest, campaign: Campaign | None) -> HttpResponse:
+    if request.method == "POST":
+        form = CampaignForm(request.POST)
+        if form.is_valid():
+            campaign = services.save_campaign(
+                campaign=campaign, fields=form.campaign_fields(), segments=form.cleaned_data["segments"],
+                exclusions=form.cleaned_data["exclusion_segments"], variants=form.variants(), actor=request.user,
+            )
+            messages.success(request, _("Campaign saved."))
+            return redirect("engagement:campaign-detail", campaign.pk)
+    else:
+        form = CampaignForm(initial=CampaignForm.initial_for(campaign) if campaign else None)
+    context = {"form": form, "campaign": campaign, "variables": personalize.VARIABLES}
+    return render(request, "engagement/campaigns/campaign_form.html", context)
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_estimate(request: HttpRequest) -> HttpResponse:
+    """The builder's live estimate: who would get it and who would be skipped, and why."""
+    form = CampaignForm(request.POST)
+    form.is_valid()  # an incomplete form still has an audience worth estimating
+    data = form.cleaned_data
+    segment_ids = [s.pk for s in data.get("segments") or []]
+    estimate = None
+    if segment_ids:
+        audience = planning.segments_audience(segment_ids, [s.pk for s in data.get("exclusion_segments") or []])
+        estimate = planning.estimate(_draft(data), audience)
+    labels = dict(SkipReason.choices)
+    skipped = [(labels[reason], count) for reason, count in sorted((estimate.skipped if estimate else {}).items())]
+    return render(request, "engagement/campaigns/partials/estimate.html", {"estimate": estimate, "skipped": skipped})
+
+
+def _draft(data: dict[str, object]) -> Campaign:
+    """An unsaved campaign carrying the guards the form has so far (defaults elsewhere)."""
+    defaults = {field.name: field.get_default() for field in Campaign._meta.concrete_fields if not field.primary_key}
+    names = ("channel", "message_type", "frequency_cap", "frequency_days", "quiet_start", "quiet_end", "timezone", "best_send_time")
+    return Campaign(**{name: data[name] if data.get(name) not in (None, "") else defaults[name] for name in names})
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    form = PreviewForm(request.GET)
+    previews, customer = [], None
+    if form.is_valid():
+        customer = Customer.objects.filter(pk=form.cleaned_data["customer"], merged_into__isnull=True).first()
+    if customer is not None:
+        variables = personalize.customer_variables(customer) | {
+            "coupon": "COUPON-CODE", "link": "https://…/p/l/…", "poll_link": "https://…/p/poll/…", "referral_link": "https://…/p/r/…",
+        }
+        previews = [(v, personalize.render_message(v, campaign.message_type, variables)) for v in campaign.variants.all()]
+    context = {"campaign": campaign, "form": form, "customer": customer, "previews": previews}
+    return render(request, "engagement/campaigns/partials/preview.html", context)
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    context = {
+        "campaign": campaign, "progress": selectors.progress(campaign), "variants": list(campaign.variants.all()),
+        "steps": list(campaign.steps.select_related("variant")), "preview_form": PreviewForm(),
+        "segments": list(campaign.segments.all()), "exclusions": list(campaign.exclusion_segments.all()),
+    }
+    return render(request, "engagement/campaigns/campaign_detail.html", context)
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    return render(request, "engagement/campaigns/campaign_detail.html#progress", {"campaign": campaign, "progress": selectors.progress(campaign)})
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    try:
+        if action == "start":
+            services.start_campaign(campaign=campaign, actor=request.user, public_base_url=request.build_absolute_uri("/"))
+        elif action == "pause":
+            services.pause_campaign(campaign=campaign, actor=request.user)
+        elif action == "resume":
+            services.resume_campaign(campaign=campaign, actor=request.user)
+        elif action == "cancel":
+            services.cancel_campaign(campaign=campaign, actor=request.user)
+        else:
+            raise Http404
+    except services.CampaignError as error:
+        messages.error(request, str(error))
+    return redirect("engagement:campaign-detail", campaign.pk)
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    funnel = selectors.funnel(campaign)
+    total = funnel["total"]
+    stages = [(_("Targeted"), total["targeted"]), (_("Planned"), total["planned"]), (_("Sent"), total["sent"]),
+              (_("Delivered"), total["delivered"]), (_("Read"), total["read"]), (_("Clicked"), total["clicked"]),
+              (_("Converted"), total["converted"])]
+    polls = selectors.poll_results(campaign)
+    context = {
+        "campaign": campaign, "funnel": funnel, "stages": stages,
+        "funnel_chart": bar_chart(stages, width=560),
+        "skipped_chart": bar_chart([(label, n) for label, n, _code in funnel["skipped"]], width=560, color="#d97706"),
+        "poll_results": polls, "poll_chart": bar_chart(polls, width=480) if polls else None,
+        "winner": selectors.winner(campaign, funnel["by_variant"]), "advocates": selectors.top_advocates(campaign),
+        "tree": selectors.referral_tree(campaign), "coupons": selectors.coupon_stats(campaign), "clicks": selectors.clicks(campaign),
+    }
+    return render(request, "engagement/campaigns/campaign_report.html", context)
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def offer_list(request: HttpRequest) -> HttpResponse:
+    return _offers(request)
+
+
+def _offers(request: HttpRequest, **forms: object) -> HttpResponse:
+    context = {
+        "pools": CouponPool.objects.all()[:100], "polls": Poll.objects.prefetch_related("options")[:100],
+        "programs": ReferralProgram.objects.all()[:100],
+        "pool_form": forms.get("pool_form") or CouponPoolForm(), "poll_form": forms.get("poll_form") or PollForm(),
+        "program_form": forms.get("program_form") or ReferralProgramForm(), "redeem_form": forms.get("redeem_form") or RedeemForm(),
+    }
+    return render(request, "engagement/campaigns/offers.html", context)
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def coupon_pool_create(request: HttpRequest) -> HttpResponse:
+    form = CouponPoolForm(request.POST)
+    if not form.is_valid():
+        return _offers(request, pool_form=form)
+    data = form.cleaned_data
+    pool = services.create_coupon_pool(
+        name=data["name"], description=data["description"], kind=data["kind"], prefix=data["prefix"] or "",
+        generate=data["generate"] or 0, codes=data["codes"].splitlines(), actor=request.user,
+    )
+    messages.success(request, _("Coupon pool “%(name)s” has %(count)s codes.") % {"name": pool.name, "count": pool.coupons.count()})
+    return redirect("engagement:offer-list")
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def poll_create(request: HttpRequest) -> HttpResponse:
+    form = PollForm(request.POST)
+    if not form.is_valid():
+        return _offers(request, poll_form=form)
+    services.create_poll(question=form.cleaned_data["question"], options=form.cleaned_data["options"], actor=request.user)
+    messages.success(request, _("Poll created."))
+    return redirect("engagement:offer-list")
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def referral_program_create(request: HttpRequest) -> HttpResponse:
+    form = ReferralProgramForm(request.POST)
+    if not form.is_valid():
+        return _offers(request, program_form=form)
+    services.create_referral_program(**form.cleaned_data, actor=request.user)
+    messages.success(request, _("Referral program created."))
+    return redirect("engagement:offer-list")
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def coupon_redeem(request: HttpRequest) -> HttpResponse:
+    """Redeem a code against an order (the API path; orders carrying a code redeem themselves)."""
+    form = RedeemForm(request.POST)
+    if form.is_valid():
+        order = Order.objects.filter(external_id=form.cleaned_data["order"]).first()
+        if order is None:
+            form.add_error("order", _("No such order."))
+        else:
+            try:
+                services.redeem_coupon(code=form.cleaned_data["code"], order=order)
+            except services.CampaignError as error:
+                form.add_error("code", str(error))
+    if not form.is_valid():
+        return _offers(request, redeem_form=form)
+    messages.success(request, _("Coupon redeemed."))
+    return redirect("engagement:offer-list")
+

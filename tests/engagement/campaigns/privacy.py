@@ -1,0 +1,42 @@
+"""Campaign rows for the data-subject request tests (tests/customers/test_privacy.py):
+something in every campaign table registered with customers.privacy, with the person's
+name and email where a real send would put them."""
+
+from django.utils import timezone
+
+from engagement.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    Click,
+    Coupon,
+    CouponPool,
+    JourneyPosition,
+    Poll,
+    PollOption,
+    Referral,
+    ReferralLink,
+    ReferralProgram,
+    SendTimeProfile,
+    TrackedLink,
+    Vote,
+)
+
+
+def add_campaign_rows(person, *, name: str, email: str, friend) -> None:  # noqa: ANN001
+    now = timezone.now()
+    campaign = Campaign.objects.create(name="Spring", kind=Campaign.Kind.JOURNEY)
+    send = CampaignRecipient.objects.create(
+        campaign=campaign, customer=person, channel="email", address=email, status="queued", send_at=now, queued_at=now,
+        message={"type": "email", "subject": f"For {name}", "html": f"<p>Hi {name}</p>"},
+    )
+    link = TrackedLink.objects.create(campaign=campaign, url="https://shop.example/")
+    Click.objects.create(link=link, recipient=send, customer=person, clicked_at=now, user_agent=f"Mozilla ({name})")
+    Coupon.objects.create(pool=CouponPool.objects.create(name="Spring"), code="SPRING-1", customer=person, assigned_at=now)
+    poll = Poll.objects.create(question="Tea?")
+    Vote.objects.create(poll=poll, option=PollOption.objects.create(poll=poll, label="Green", keyword="1"), customer=person,
+                        source="page", voted_at=now)
+    program = ReferralProgram.objects.create(name="Friends")
+    referral_link = ReferralLink.objects.create(program=program, customer=person)
+    Referral.objects.create(program=program, link=referral_link, referrer=person, referee=friend, created_at=now)
+    JourneyPosition.objects.create(campaign=campaign, customer=person, position=0, due_at=now, entered_at=now)
+    SendTimeProfile.objects.create(customer=person, best_hour=9, samples=3, computed_at=now)
