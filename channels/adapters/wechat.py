@@ -207,8 +207,12 @@ def send_custom_message(connector: Connector, message: Any) -> Any:
             return SendResult(ok=False, code=error.code, error=str(error), transient=error.code in TRANSIENT_ERRORS)
         path = "/cgi-bin/message/template/send" if message.kind == "template" else "/cgi-bin/message/custom/send"
         payload = ({"touser": message.recipient, **message.payload} if message.kind == "template" else body)
-        _status, answer = call_json(f"{base}{path}?access_token={token}", payload=payload)
-        code = str(answer.get("errcode", 0))
+        status, answer = call_json(f"{base}{path}?access_token={token}", payload=payload)
+        if status != 200 or "errcode" not in answer:
+            # Not WeChat's answer (a proxy error page, an API this account lacks): never "sent".
+            return SendResult(ok=False, code=f"http-{status}", error=str(answer)[:200] or f"HTTP {status}",
+                              transient=status >= 500 or status == 429)
+        code = str(answer["errcode"])
         if code == "0":
             return SendResult(ok=True, platform_id=str(answer.get("msgid", "")))
         if code not in TOKEN_ERRORS:
