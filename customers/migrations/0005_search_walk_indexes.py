@@ -24,11 +24,20 @@ LIVE = "erased_at IS NULL AND merged_into_id IS NULL"
 SEARCHABLE = "kind IN ('email', 'phone', 'member_id')"  # channels.SEARCHABLE_IDENTITY_KINDS
 
 
-def _index(name: str, definition: str) -> migrations.RunSQL:
-    return migrations.RunSQL(
-        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} {definition}",
-        f"DROP INDEX CONCURRENTLY IF EXISTS {name}",
-    )
+def _index(name: str, definition: str) -> migrations.RunPython:
+    """CONCURRENTLY when the migration runs on its own (a live brand's tables stay
+    writable); plainly when a caller holds a transaction (a brand being created by running
+    its migrations inside provisioning, where the tables are empty anyway)."""
+
+    def create(apps, schema_editor) -> None:  # noqa: ANN001, ARG001
+        concurrently = "" if schema_editor.connection.in_atomic_block else "CONCURRENTLY "
+        schema_editor.execute(f"CREATE INDEX {concurrently}IF NOT EXISTS {name} {definition}")
+
+    def drop(apps, schema_editor) -> None:  # noqa: ANN001, ARG001
+        concurrently = "" if schema_editor.connection.in_atomic_block else "CONCURRENTLY "
+        schema_editor.execute(f"DROP INDEX {concurrently}IF EXISTS {name}")
+
+    return migrations.RunPython(create, drop)
 
 
 class Migration(migrations.Migration):
