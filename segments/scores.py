@@ -79,8 +79,10 @@ WITH weights AS (
      WHERE i.occurred_at >= %(d365)s
 )
 SELECT i.customer_id,
+       -- weight · 0.5^(age in days / half-life), as exp(-ln 2 · age in seconds / half-life in
+       -- seconds) in floating point (extract() would do it in numeric, row by row)
        sum(COALESCE(w.weight, 0)
-           * power(0.5, extract(epoch FROM (%(now)s - i.occurred_at)) / 86400.0 / %(half_life)s)
+           * exp((date_part('epoch', i.occurred_at) - %(now_epoch)s) * %(decay)s)
        ) FILTER (WHERE i.past) AS activity,
        count(*) FILTER (WHERE i.past AND i.kind = ANY(%(authored)s)) AS authored,
        count(*) FILTER (WHERE i.past AND i.kind = ANY(%(passive)s)) AS passive,
@@ -262,7 +264,8 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
     params: dict[str, Any] = {
         "now": now, "d90": now - timedelta(days=90), "d180": now - timedelta(days=180),
         "d365": now - timedelta(days=365),
-        "weights": _json(settings_row.kind_weights), "half_life": float(max(settings_row.half_life_days, 1)),
+        "weights": _json(settings_row.kind_weights), "now_epoch": now.timestamp(),
+        "decay": math.log(2) / (86400.0 * max(settings_row.half_life_days, 1)),
         "authored": list(AUTHORED_KINDS), "passive": list(PASSIVE_KINDS), "excluded": list(INBOUND_EXCLUDED),
         "wc": settings_row.weight_consumption / total_weight, "ws": settings_row.weight_social / total_weight,
         "wa": settings_row.weight_activity / total_weight,
@@ -359,20 +362,36 @@ def preview_tiers(
 HISTOGRAM_BINS = 10
 
 
+_TOTALS_SQL = """
+SELECT count(*), avg(activity), sum(monetary), sum(referrals_converted),
+       COALESCE(avg(ln(1 + frequency + authored + passive) * power(0.5, COALESCE(recency_days, 3650) / 30.0)), 0),
+       COALESCE(max(activity), 0), COALESCE(max(influence), 0)
+  FROM {score}
+"""
+
+# Every breakdown in one pass: a grouping set per chart. Histograms have ten equal-width
+# bins (log-spaced for activity and influence, which are heavy-tailed); the bin below the
+# first (a negative value) is counted in the first.
+_BREAKDOWN_SQL = """
+SELECT GROUPING(lifecycle, tier, participation, rfm_group, r, f, vbin, abin, ibin), lifecycle,
+       tier, participation, rfm_group, r, f, vbin, abin, ibin, count(*)
+  FROM (SELECT lifecycle, tier, participation, rfm_group, r, f,
+               GREATEST(LEAST(width_bucket(value, 0, 100, {bins}), {bins}), 1) AS vbin,
+               GREATEST(LEAST(width_bucket(ln(1 + GREATEST(activity, 0)), 0, %(activity_high)s, {bins}), {bins}), 1) AS abin,
+               GREATEST(LEAST(width_bucket(ln(1 + GREATEST(influence, 0)), 0, %(influence_high)s, {bins}), {bins}), 1) AS ibin
+          FROM {score}) s
+ GROUP BY GROUPING SETS ((lifecycle), (tier), (participation), (rfm_group), (r, f), (vbin), (abin), (ibin))
+"""
+
+
 def take_snapshot(
     *, now: datetime | None = None, sentiment: tuple[int, int] | None = None
 ) -> SocialCapitalSnapshot:
     """Today's social-capital KPIs and every breakdown the dashboard draws, from the
-    score table (a handful of GROUP BYs, run with the scores, never by a page).
+    score table (two passes over it, run with the scores, never by a page).
     `sentiment` is (positive, rated) interactions of the last 90 days when the caller
     already counted them (compute_scores does, in its one pass over interactions)."""
     now = now or timezone.now()
-    scores = CustomerScore.objects.all()
-    totals = scores.aggregate(
-        n=Count("pk"),
-        activity=_avg("activity"), revenue=_sum("monetary"), referrals=_sum("referrals_converted"),
-    )
-    n = totals["n"] or 0
     with connection.cursor() as cursor:
         if sentiment is None:
             cursor.execute(
@@ -390,32 +409,27 @@ def take_snapshot(
                 WHERE status = 'granted'"""
         )
         consenting = cursor.fetchone()[0]
-        cursor.execute(
-            f"SELECT COALESCE(avg(ln(1 + frequency + authored + passive) "
-            f"* power(0.5, COALESCE(recency_days, 3650) / 30.0)), 0) FROM {_q(CustomerScore)}"
-        )
-        relationship = float(cursor.fetchone()[0])
-    breakdown = {
-        "lifecycle": _counts("lifecycle", Lifecycle),
-        "tier": _counts("tier", Tier),
-        "participation": _counts("participation", Participation),
-        "rfm_group": _counts("rfm_group", RFMGroup),
-        "rfm_grid": [[r, f, c] for r, f, c in scores.filter(r__gt=0).values("r", "f").annotate(c=Count("pk")).values_list("r", "f", "c")],
-        "channels": _channel_mix(),
-        "value_histogram": _histogram("value", 0, 100),
-        "activity_histogram": _histogram("activity", 0, None),
-        "influence_histogram": _histogram("influence", 0, None),
-    }
+        cursor.execute(_TOTALS_SQL.format(score=_q(CustomerScore)))
+        n, activity, revenue, referrals, relationship, top_activity, top_influence = cursor.fetchone()
+        n = n or 0
+        highs = {
+            "activity_high": math.log1p(max(float(top_activity), 0)) or 1.0,
+            "influence_high": math.log1p(max(float(top_influence), 0)) or 1.0,
+        }
+        cursor.execute(_BREAKDOWN_SQL.format(score=_q(CustomerScore), bins=HISTOGRAM_BINS), highs)
+        groups = cursor.fetchall()
+    breakdown = _breakdown(groups, highs)
+    breakdown["channels"] = _channel_mix()
     snapshot, _created = SocialCapitalSnapshot.objects.update_or_create(
         day=timezone.localdate(now),
         defaults={
             "customers": n,
             "trust": positive / rated if rated else 0.0,
             "consent_rate": consenting / n if n else 0.0,
-            "relationship_strength": relationship,
-            "activity": float(totals["activity"] or 0),
-            "revenue_per_customer": float(totals["revenue"] or 0) / n if n else 0.0,
-            "referrals_per_customer": float(totals["referrals"] or 0) / n if n else 0.0,
+            "relationship_strength": float(relationship),
+            "activity": float(activity or 0),
+            "revenue_per_customer": float(revenue or 0) / n if n else 0.0,
+            "referrals_per_customer": float(referrals or 0) / n if n else 0.0,
             "breakdown": breakdown,
             "computed_at": now,
         },
@@ -423,21 +437,35 @@ def take_snapshot(
     return snapshot
 
 
-def _avg(name: str) -> Any:
-    from django.db.models import Avg
+def _breakdown(groups: list[tuple[Any, ...]], highs: dict[str, float]) -> dict[str, Any]:
+    """The grouping-set rows of _BREAKDOWN_SQL as the dashboard's lists. GROUPING() has a
+    bit per column, 1 when the column is not grouped: the set is the one whose bits are 0."""
+    names = ("lifecycle", "tier", "participation", "rfm_group", "r", "f", "vbin", "abin", "ibin")
+    counted: dict[str, dict[Any, int]] = {}
+    for grouping, *values, count in groups:
+        grouped = tuple(name for i, name in enumerate(names) if not grouping & (1 << (len(names) - 1 - i)))
+        key = values[names.index(grouped[0])] if len(grouped) == 1 else tuple(values[names.index(g)] for g in grouped)
+        counted.setdefault("+".join(grouped), {})[key] = count
 
-    return Avg(name)
+    def counts(name: str, choices: Any) -> list[list[Any]]:
+        found = counted.get(name, {})
+        return [[value, found.get(value, 0)] for value, _label in choices.choices]
 
+    def histogram(name: str, edges: list[float]) -> list[list[Any]]:
+        found = counted.get(name, {})
+        return [[round(edges[i], 1), round(edges[i + 1], 1), found.get(i + 1, 0)] for i in range(HISTOGRAM_BINS)]
 
-def _sum(name: str) -> Any:
-    from django.db.models import Sum
-
-    return Sum(name)
-
-
-def _counts(column: str, choices: Any) -> list[list[Any]]:
-    found = dict(CustomerScore.objects.values(column).annotate(c=Count("pk")).values_list(column, "c"))
-    return [[value, found.get(value, 0)] for value, _label in choices.choices]
+    log_edges = lambda high: [math.expm1(high * i / HISTOGRAM_BINS) for i in range(HISTOGRAM_BINS + 1)]  # noqa: E731
+    return {
+        "lifecycle": counts("lifecycle", Lifecycle),
+        "tier": counts("tier", Tier),
+        "participation": counts("participation", Participation),
+        "rfm_group": counts("rfm_group", RFMGroup),
+        "rfm_grid": [[r, f, c] for (r, f), c in sorted(counted.get("r+f", {}).items()) if r > 0],
+        "value_histogram": histogram("vbin", [100 * i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]),
+        "activity_histogram": histogram("abin", log_edges(highs["activity_high"])),
+        "influence_histogram": histogram("ibin", log_edges(highs["influence_high"])),
+    }
 
 
 def _channel_mix() -> list[list[Any]]:
@@ -448,28 +476,6 @@ def _channel_mix() -> list[list[Any]]:
         if channel:
             mix[channel] = max(mix.get(channel, 0), count)
     return sorted(([k, v] for k, v in mix.items()), key=lambda item: -item[1])
-
-
-def _histogram(column: str, low: float, high: float | None) -> list[list[Any]]:
-    """Ten equal-width bins (log-spaced when unbounded: activity and influence are heavy-tailed)."""
-    table = _q(CustomerScore)
-    with connection.cursor() as cursor:
-        if high is None:
-            cursor.execute(f"SELECT COALESCE(max({column}), 0) FROM {table}")
-            top = float(cursor.fetchone()[0])
-            high = math.log1p(max(top, 0)) or 1.0
-            expr = f"ln(1 + GREATEST({column}, 0))"
-            edges = [math.expm1(high * i / HISTOGRAM_BINS) for i in range(HISTOGRAM_BINS + 1)]
-        else:
-            expr = column
-            edges = [low + (high - low) * i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
-        cursor.execute(
-            f"SELECT LEAST(width_bucket({expr}, %s, %s, %s), %s) AS bin, count(*) FROM {table} GROUP BY 1",
-            [low if column == "value" else 0, high, HISTOGRAM_BINS, HISTOGRAM_BINS],
-        )
-        counts = dict(cursor.fetchall())
-    return [[round(edges[i], 1), round(edges[i + 1], 1), counts.get(i + 1, 0) + (counts.get(0, 0) if i == 0 else 0)]
-            for i in range(HISTOGRAM_BINS)]
 
 
 # --- why -------------------------------------------------------------------------------------
