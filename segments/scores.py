@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,24 +102,30 @@ SELECT i.customer_id,
  GROUP BY i.customer_id
 """
 
-_SCORES_SQL = """
-WITH live AS (
-    SELECT c.id, COALESCE(c.first_seen_at, c.created_at) AS since
-      FROM {customer} c
-     WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
-), paid AS (
+# Paid orders per customer with their RFM quintiles, in a temp table the planner has
+# statistics for (so the 1M-row join below hashes the small sides, not the customers).
+_PAID_SQL = """
+CREATE TEMP TABLE seg_paid ON COMMIT DROP AS
+WITH paid AS (
     SELECT o.customer_id, count(*) AS n, sum(o.amount) AS total, max(o.ordered_at) AS last_at,
            count(*) FILTER (WHERE o.ordered_at >= %(d90)s) AS recent,
            count(*) FILTER (WHERE o.ordered_at >= %(d180)s AND o.ordered_at < %(d90)s) AS before
       FROM {order} o
      WHERE o.status = 'paid' AND o.ordered_at <= %(now)s
      GROUP BY o.customer_id
-), rfm AS (
-    SELECT customer_id, n, total, last_at,
-           ntile(5) OVER (ORDER BY last_at, customer_id) AS r,
-           ntile(5) OVER (ORDER BY n, customer_id) AS f,
-           ntile(5) OVER (ORDER BY total, customer_id) AS m
-      FROM paid
+)
+SELECT paid.*,
+       ntile(5) OVER (ORDER BY last_at, customer_id) AS r,
+       ntile(5) OVER (ORDER BY n, customer_id) AS f,
+       ntile(5) OVER (ORDER BY total, customer_id) AS m
+  FROM paid
+"""
+
+_SCORES_SQL = """
+WITH live AS (
+    SELECT c.id, COALESCE(c.first_seen_at, c.created_at) AS since
+      FROM {customer} c
+     WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
 ), converted AS (
     SELECT e.src AS customer_id, count(DISTINCT e.dst) AS n
       FROM {edges} e
@@ -131,7 +136,7 @@ WITH live AS (
            CASE WHEN p.last_at IS NULL THEN NULL
                 ELSE floor(extract(epoch FROM (%(now)s - p.last_at)) / 86400)::int END AS recency_days,
            COALESCE(p.n, 0) AS frequency, COALESCE(p.total, 0) AS monetary,
-           COALESCE(q.r, 0) AS r, COALESCE(q.f, 0) AS f, COALESCE(q.m, 0) AS m,
+           COALESCE(p.r, 0) AS r, COALESCE(p.f, 0) AS f, COALESCE(p.m, 0) AS m,
            COALESCE(a.activity, 0) AS activity, COALESCE(a.reach, 0) AS reach,
            COALESCE(a.shares, 0) AS shares, COALESCE(a.mentions, 0) AS mentions,
            COALESCE(cv.n, 0) AS referrals_converted, COALESCE(ce.value, 0) AS centrality,
@@ -140,8 +145,7 @@ WITH live AS (
            COALESCE(a.before, 0) + COALESCE(p.before, 0) AS before,
            GREATEST(a.last_at, p.last_at) AS last_active, l.since
       FROM live l
-      LEFT JOIN paid p ON p.customer_id = l.id
-      LEFT JOIN rfm q ON q.customer_id = l.id
+      LEFT JOIN {paid} p ON p.customer_id = l.id
       LEFT JOIN {acts} a ON a.customer_id = l.id
       LEFT JOIN converted cv ON cv.customer_id = l.id
       LEFT JOIN {centrality} ce ON ce.customer_id = l.id
@@ -298,9 +302,12 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
         cursor.execute("SELECT COALESCE(sum(positive), 0), COALESCE(sum(rated), 0) FROM seg_acts")
         sentiment = cursor.fetchone()
         phase("interactions")
+        cursor.execute(_PAID_SQL.format(order=_q(Order)), params)
+        cursor.execute("ANALYZE seg_paid")
+        phase("orders")
         cursor.execute(
             _SCORES_SQL.format(
-                customer=_q(Customer), order=_q(Order), acts="seg_acts", score=_q(CustomerScore),
+                customer=_q(Customer), order=_q(Order), acts="seg_acts", paid="seg_paid", score=_q(CustomerScore),
                 edges="seg_edges", centrality="seg_centrality", rfm_group=_RFM_GROUP_SQL,
             ),
             params,
@@ -469,7 +476,13 @@ def _breakdown(groups: list[tuple[Any, ...]], highs: dict[str, float]) -> dict[s
 
 
 def _channel_mix() -> list[list[Any]]:
-    rows = Identity.objects.values("kind").annotate(c=Count("customer_id", distinct=True)).values_list("kind", "c")
+    # Grouped under the "C" collation: bytewise comparisons sort the 3M identities of a
+    # 1M-customer brand ~3x faster than the database's locale, with the same groups.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT kind COLLATE "C", count(DISTINCT customer_id) FROM {_q(Identity)} GROUP BY 1'
+        )
+        rows = cursor.fetchall()
     mix: dict[str, int] = {}
     for kind, count in rows:
         channel = IDENTITY_CHANNEL.get(kind)
