@@ -1,10 +1,13 @@
 """Customer scores, computed for the whole brand in a few set-wise statements.
 
 One INSERT … ON CONFLICT writes every live customer's CustomerScore from three
-aggregates (paid orders, interactions in the last year, the referral graph); only the
+aggregates, each built once into an analyzed temp table: interactions of the last year
+(the run's only pass over that table, every per-customer figure at once), paid orders
+with their RFM quintiles, and the referral graph (read off a partial index); only the
 graph's centrality leaves SQL (PageRank on the edge list with numpy, which is tiny next
-to the customer table). Each score keeps its components, and `score_reasons` turns them
-into the sentences the profile shows.
+to the customer table). The score table keeps half of each page free, so the daily
+rewrite is mostly HOT updates (migration 0002). Each score keeps its components, and
+`score_reasons` turns them into the sentences the profile shows.
 
 Definitions (kept here once; the tests check RFM against a pandas reference):
 - RFM over paid orders: R, F, M are ntile(5) over (last order, count, revenue), ties
