@@ -402,6 +402,13 @@ class Interaction(models.Model):
             models.Index(
                 "customer", models.F("occurred_at").desc(), name="interaction_customer_time"
             ),
+            # The referral/share graph (segments.scores): a few rows in millions, so the
+            # score run reads its edges off this index instead of scanning the table.
+            models.Index(
+                fields=["customer"], name="interaction_graph_edge",
+                condition=Q(kind="referral", metadata__has_any_keys=["referrer_id", "referred_id"])
+                | Q(kind="share", metadata__has_key="shared_from_customer_id"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,13 @@
 """Customer scores, computed for the whole brand in a few set-wise statements.
 
 One INSERT … ON CONFLICT writes every live customer's CustomerScore from three
-aggregates (paid orders, interactions in the last year, the referral graph); only the
+aggregates, each built once into an analyzed temp table: interactions of the last year
+(the run's only pass over that table, every per-customer figure at once), paid orders
+with their RFM quintiles, and the referral graph (read off a partial index); only the
 graph's centrality leaves SQL (PageRank on the edge list with numpy, which is tiny next
-to the customer table). Each score keeps its components, and `score_reasons` turns them
-into the sentences the profile shows.
+to the customer table). The score table keeps half of each page free, so the daily
+rewrite is mostly HOT updates (migration 0002). Each score keeps its components, and
+`score_reasons` turns them into the sentences the profile shows.
 
 Definitions (kept here once; the tests check RFM against a pandas reference):
 - RFM over paid orders: R, F, M are ntile(5) over (last order, count, revenue), ties
@@ -23,13 +26,13 @@ Definitions (kept here once; the tests check RFM against a pandas reference):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,47 +67,68 @@ CASE WHEN r = 0 THEN 'none'
      ELSE 'lost' END
 """
 
-_SCORES_SQL = """
-WITH live AS (
-    SELECT c.id, COALESCE(c.first_seen_at, c.created_at) AS since
-      FROM {customer} c
-     WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
-), paid AS (
+# Every per-customer interaction aggregate the scores need, in one pass over the last
+# year of interactions (the only table scan of a run); also the brand's sentiment totals
+# for the snapshot's trust KPI, so the snapshot need not scan interactions again.
+_ACTS_SQL = """
+CREATE TEMP TABLE seg_acts ON COMMIT DROP AS
+WITH weights AS (
+    SELECT key AS kind, value::float AS weight FROM jsonb_each_text(%(weights)s::jsonb)
+), last_year AS (
+    SELECT i.customer_id, i.kind, i.occurred_at, i.metadata, i.sentiment,
+           i.occurred_at <= %(now)s AS past, i.kind <> ALL(%(excluded)s) AS inbound
+      FROM {interaction} i
+     WHERE i.occurred_at >= %(d365)s
+)
+SELECT i.customer_id,
+       -- weight · 0.5^(age in days / half-life), as exp(-ln 2 · age in seconds / half-life in
+       -- seconds) in floating point (extract() would do it in numeric, row by row)
+       sum(COALESCE(w.weight, 0)
+           * exp((date_part('epoch', i.occurred_at) - %(now_epoch)s) * %(decay)s)
+       ) FILTER (WHERE i.past) AS activity,
+       count(*) FILTER (WHERE i.past AND i.kind = ANY(%(authored)s)) AS authored,
+       count(*) FILTER (WHERE i.past AND i.kind = ANY(%(passive)s)) AS passive,
+       count(*) FILTER (WHERE i.past AND i.kind = 'share') AS shares,
+       count(*) FILTER (WHERE i.past AND i.kind = 'mention') AS mentions,
+       COALESCE(max(CASE WHEN i.metadata->>'followers' ~ '^[0-9]{{1,12}}$'
+                         THEN (i.metadata->>'followers')::float END) FILTER (WHERE i.past), 0)
+       + COALESCE(sum(CASE WHEN i.kind = 'mention' AND i.metadata->>'reach' ~ '^[0-9]{{1,12}}$'
+                           THEN (i.metadata->>'reach')::float END) FILTER (WHERE i.past), 0) AS reach,
+       count(*) FILTER (WHERE i.past AND i.inbound AND i.occurred_at >= %(d90)s) AS recent,
+       count(*) FILTER (WHERE i.past AND i.inbound AND i.occurred_at >= %(d180)s
+                          AND i.occurred_at < %(d90)s) AS before,
+       max(i.occurred_at) FILTER (WHERE i.past AND i.inbound) AS last_at,
+       count(*) FILTER (WHERE i.sentiment > 0.2 AND i.occurred_at >= %(d90)s) AS positive,
+       count(*) FILTER (WHERE i.sentiment IS NOT NULL AND i.occurred_at >= %(d90)s) AS rated
+  FROM last_year i
+  LEFT JOIN weights w ON w.kind = i.kind
+ GROUP BY i.customer_id
+"""
+
+# Paid orders per customer with their RFM quintiles, in a temp table the planner has
+# statistics for (so the 1M-row join below hashes the small sides, not the customers).
+_PAID_SQL = """
+CREATE TEMP TABLE seg_paid ON COMMIT DROP AS
+WITH paid AS (
     SELECT o.customer_id, count(*) AS n, sum(o.amount) AS total, max(o.ordered_at) AS last_at,
            count(*) FILTER (WHERE o.ordered_at >= %(d90)s) AS recent,
            count(*) FILTER (WHERE o.ordered_at >= %(d180)s AND o.ordered_at < %(d90)s) AS before
       FROM {order} o
      WHERE o.status = 'paid' AND o.ordered_at <= %(now)s
      GROUP BY o.customer_id
-), rfm AS (
-    SELECT customer_id, n, total, last_at,
-           ntile(5) OVER (ORDER BY last_at, customer_id) AS r,
-           ntile(5) OVER (ORDER BY n, customer_id) AS f,
-           ntile(5) OVER (ORDER BY total, customer_id) AS m
-      FROM paid
-), weights AS (
-    SELECT key AS kind, value::float AS weight FROM jsonb_each_text(%(weights)s::jsonb)
-), acts AS (
-    SELECT i.customer_id,
-           sum(COALESCE(w.weight, 0)
-               * power(0.5, extract(epoch FROM (%(now)s - i.occurred_at)) / 86400.0 / %(half_life)s)
-           ) AS activity,
-           count(*) FILTER (WHERE i.kind = ANY(%(authored)s)) AS authored,
-           count(*) FILTER (WHERE i.kind = ANY(%(passive)s)) AS passive,
-           count(*) FILTER (WHERE i.kind = 'share') AS shares,
-           count(*) FILTER (WHERE i.kind = 'mention') AS mentions,
-           COALESCE(max(CASE WHEN i.metadata->>'followers' ~ '^[0-9]{{1,12}}$'
-                             THEN (i.metadata->>'followers')::float END), 0)
-           + COALESCE(sum(CASE WHEN i.kind = 'mention' AND i.metadata->>'reach' ~ '^[0-9]{{1,12}}$'
-                               THEN (i.metadata->>'reach')::float END), 0) AS reach,
-           count(*) FILTER (WHERE i.kind <> ALL(%(excluded)s) AND i.occurred_at >= %(d90)s) AS recent,
-           count(*) FILTER (WHERE i.kind <> ALL(%(excluded)s) AND i.occurred_at >= %(d180)s
-                              AND i.occurred_at < %(d90)s) AS before,
-           max(i.occurred_at) FILTER (WHERE i.kind <> ALL(%(excluded)s)) AS last_at
-      FROM {interaction} i
-      LEFT JOIN weights w ON w.kind = i.kind
-     WHERE i.occurred_at >= %(d365)s AND i.occurred_at <= %(now)s
-     GROUP BY i.customer_id
+)
+SELECT paid.*,
+       ntile(5) OVER (ORDER BY last_at, customer_id) AS r,
+       ntile(5) OVER (ORDER BY n, customer_id) AS f,
+       ntile(5) OVER (ORDER BY total, customer_id) AS m
+  FROM paid
+"""
+
+_SCORES_SQL = """
+WITH live AS (
+    SELECT c.id, COALESCE(c.first_seen_at, c.created_at) AS since
+      FROM {customer} c
+     WHERE c.merged_into_id IS NULL AND c.erased_at IS NULL
 ), converted AS (
     SELECT e.src AS customer_id, count(DISTINCT e.dst) AS n
       FROM {edges} e
@@ -115,7 +139,7 @@ WITH live AS (
            CASE WHEN p.last_at IS NULL THEN NULL
                 ELSE floor(extract(epoch FROM (%(now)s - p.last_at)) / 86400)::int END AS recency_days,
            COALESCE(p.n, 0) AS frequency, COALESCE(p.total, 0) AS monetary,
-           COALESCE(q.r, 0) AS r, COALESCE(q.f, 0) AS f, COALESCE(q.m, 0) AS m,
+           COALESCE(p.r, 0) AS r, COALESCE(p.f, 0) AS f, COALESCE(p.m, 0) AS m,
            COALESCE(a.activity, 0) AS activity, COALESCE(a.reach, 0) AS reach,
            COALESCE(a.shares, 0) AS shares, COALESCE(a.mentions, 0) AS mentions,
            COALESCE(cv.n, 0) AS referrals_converted, COALESCE(ce.value, 0) AS centrality,
@@ -124,9 +148,8 @@ WITH live AS (
            COALESCE(a.before, 0) + COALESCE(p.before, 0) AS before,
            GREATEST(a.last_at, p.last_at) AS last_active, l.since
       FROM live l
-      LEFT JOIN paid p ON p.customer_id = l.id
-      LEFT JOIN rfm q ON q.customer_id = l.id
-      LEFT JOIN acts a ON a.customer_id = l.id
+      LEFT JOIN {paid} p ON p.customer_id = l.id
+      LEFT JOIN {acts} a ON a.customer_id = l.id
       LEFT JOIN converted cv ON cv.customer_id = l.id
       LEFT JOIN {centrality} ce ON ce.customer_id = l.id
 ), scored AS (
@@ -144,14 +167,17 @@ WITH live AS (
                 WHEN b.recent > 1.25 * b.before THEN 'growing'
                 ELSE 'mature' END AS lifecycle
       FROM base b
-), valued AS (
-    SELECT s.*,
-           100 * (%(wc)s * percent_rank() OVER (ORDER BY s.monetary)
-                  + %(ws)s * percent_rank() OVER (ORDER BY s.influence)
-                  + %(wa)s * percent_rank() OVER (ORDER BY s.activity)) AS value
-      FROM scored s
+), ranks AS (
+    -- percentile ranks over narrow rows (a 1M-row sort of 30-byte rows, not of whole scores)
+    SELECT id,
+           100 * (%(wc)s * percent_rank() OVER (ORDER BY monetary)
+                  + %(ws)s * percent_rank() OVER (ORDER BY influence)
+                  + %(wa)s * percent_rank() OVER (ORDER BY activity)) AS value
+      FROM scored
+), tiers AS (
+    SELECT id, value, cume_dist() OVER (ORDER BY value DESC) AS top_share FROM ranks
 ), tiered AS (
-    SELECT v.*, cume_dist() OVER (ORDER BY v.value DESC) AS top_share FROM valued v
+    SELECT s.*, v.value, v.top_share FROM scored s JOIN tiers v ON v.id = s.id
 )
 INSERT INTO {score} AS cs (
     customer_id, recency_days, frequency, monetary, r, f, m, rfm_group, activity, reach, shares,
@@ -177,15 +203,22 @@ ON CONFLICT (customer_id) DO UPDATE SET
 
 # Referral edges, referrer → referred: a referral interaction names the other person
 # either way round (on the referred customer: referrer_id; on the referrer: referred_id).
+# The first CTE repeats the condition of the partial index interaction_graph_edge, so the
+# edges are read off that index (a few rows) rather than by scanning every interaction.
 _EDGES_SQL = """
+WITH graph AS MATERIALIZED (
+    SELECT customer_id, kind, metadata FROM {interaction}
+     WHERE (kind = 'referral' AND metadata ?| ARRAY['referrer_id', 'referred_id'])
+        OR (kind = 'share' AND metadata ? 'shared_from_customer_id')
+)
 SELECT (metadata->>'referrer_id')::bigint AS src, customer_id AS dst
-  FROM {interaction} WHERE kind = 'referral' AND metadata->>'referrer_id' ~ '^[0-9]{{1,18}}$'
+  FROM graph WHERE kind = 'referral' AND metadata->>'referrer_id' ~ '^[0-9]{{1,18}}$'
 UNION
 SELECT customer_id, (metadata->>'referred_id')::bigint
-  FROM {interaction} WHERE kind = 'referral' AND metadata->>'referred_id' ~ '^[0-9]{{1,18}}$'
+  FROM graph WHERE kind = 'referral' AND metadata->>'referred_id' ~ '^[0-9]{{1,18}}$'
 UNION
 SELECT (metadata->>'shared_from_customer_id')::bigint, customer_id
-  FROM {interaction} WHERE kind = 'share' AND metadata->>'shared_from_customer_id' ~ '^[0-9]{{1,18}}$'
+  FROM graph WHERE kind = 'share' AND metadata->>'shared_from_customer_id' ~ '^[0-9]{{1,18}}$'
 """
 
 
@@ -217,19 +250,39 @@ class ScoreRun:
     customers: int
     edges: int
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step, for the bench
 
 
 def compute_scores(*, now: datetime | None = None) -> ScoreRun:
-    """Recompute every live customer's scores, then today's social-capital snapshot."""
-    import time
+    """Recompute every live customer's scores, then today's social-capital snapshot.
 
+    Interactions are read once (the last year, grouped by customer, into a temp table)
+    and the graph off its partial index; everything else is small or one upsert."""
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def phase(name: str) -> None:
+        phases[name] = time.perf_counter() - started - sum(phases.values())
+
     now = now or timezone.now()
     settings_row = ScoringSettings.current()
     total_weight = settings_row.weight_consumption + settings_row.weight_social + settings_row.weight_activity
     total_weight = total_weight or 1.0
+    params: dict[str, Any] = {
+        "now": now, "d90": now - timedelta(days=90), "d180": now - timedelta(days=180),
+        "d365": now - timedelta(days=365),
+        "weights": _json(settings_row.kind_weights), "now_epoch": now.timestamp(),
+        "decay": math.log(2) / (86400.0 * max(settings_row.half_life_days, 1)),
+        "authored": list(AUTHORED_KINDS), "passive": list(PASSIVE_KINDS), "excluded": list(INBOUND_EXCLUDED),
+        "wc": settings_row.weight_consumption / total_weight, "ws": settings_row.weight_social / total_weight,
+        "wa": settings_row.weight_activity / total_weight,
+        "key_share": settings_row.key_percent / 100,
+        "middle_share": (settings_row.key_percent + settings_row.middle_percent) / 100,
+    }  # fmt: skip
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('work_mem', '256MB', true)")
+        # Big hashes and sorts stay in memory; JIT compiling these statements costs more
+        # than it saves at any brand size we run.
+        cursor.execute("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)")
         cursor.execute(_EDGES_SQL.format(interaction=_q(Interaction)))
         edges = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
         edges = edges[edges[:, 0] != edges[:, 1]]
@@ -243,22 +296,21 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
             [edges[:, 0].tolist(), edges[:, 1].tolist()],
         )
         cursor.execute(
-            "INSERT INTO seg_centrality SELECT unnest(%s::bigint[]), unnest(%s::float8[])",
+            "INSERT INTO seg_centrality SELECT unnest(%s::bigint[]), unnest(%s::float8[]); ANALYZE seg_centrality",
             [nodes.tolist(), ranks.tolist()],
         )
-        params: dict[str, Any] = {
-            "now": now, "d90": now - timedelta(days=90), "d180": now - timedelta(days=180),
-            "d365": now - timedelta(days=365),
-            "weights": _json(settings_row.kind_weights), "half_life": float(max(settings_row.half_life_days, 1)),
-            "authored": list(AUTHORED_KINDS), "passive": list(PASSIVE_KINDS), "excluded": list(INBOUND_EXCLUDED),
-            "wc": settings_row.weight_consumption / total_weight, "ws": settings_row.weight_social / total_weight,
-            "wa": settings_row.weight_activity / total_weight,
-            "key_share": settings_row.key_percent / 100,
-            "middle_share": (settings_row.key_percent + settings_row.middle_percent) / 100,
-        }  # fmt: skip
+        phase("graph")
+        cursor.execute(_ACTS_SQL.format(interaction=_q(Interaction)), params)
+        cursor.execute("ANALYZE seg_acts")
+        cursor.execute("SELECT COALESCE(sum(positive), 0), COALESCE(sum(rated), 0) FROM seg_acts")
+        sentiment = cursor.fetchone()
+        phase("interactions")
+        cursor.execute(_PAID_SQL.format(order=_q(Order)), params)
+        cursor.execute("ANALYZE seg_paid")
+        phase("orders")
         cursor.execute(
             _SCORES_SQL.format(
-                customer=_q(Customer), order=_q(Order), interaction=_q(Interaction), score=_q(CustomerScore),
+                customer=_q(Customer), order=_q(Order), acts="seg_acts", paid="seg_paid", score=_q(CustomerScore),
                 edges="seg_edges", centrality="seg_centrality", rfm_group=_RFM_GROUP_SQL,
             ),
             params,
@@ -268,8 +320,10 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
             f"DELETE FROM {_q(CustomerScore)} s USING {_q(Customer)} c "
             "WHERE c.id = s.customer_id AND (c.merged_into_id IS NOT NULL OR c.erased_at IS NOT NULL)"
         )
-        take_snapshot(now=now)
-    return ScoreRun(customers=scored, edges=len(edges), seconds=time.perf_counter() - started)
+        phase("scores")
+        take_snapshot(now=now, sentiment=sentiment)
+        phase("snapshot")
+    return ScoreRun(customers=scored, edges=len(edges), seconds=time.perf_counter() - started, phases=phases)
 
 
 def _json(value: Any) -> str:
@@ -318,23 +372,45 @@ def preview_tiers(
 HISTOGRAM_BINS = 10
 
 
-def take_snapshot(*, now: datetime | None = None) -> SocialCapitalSnapshot:
+_TOTALS_SQL = """
+SELECT count(*), avg(activity), sum(monetary), sum(referrals_converted),
+       COALESCE(avg(ln(1 + frequency + authored + passive) * power(0.5, COALESCE(recency_days, 3650) / 30.0)), 0),
+       COALESCE(max(activity), 0), COALESCE(max(influence), 0)
+  FROM {score}
+"""
+
+# Every breakdown in one pass: a grouping set per chart. Histograms have ten equal-width
+# bins (log-spaced for activity and influence, which are heavy-tailed); the bin below the
+# first (a negative value) is counted in the first.
+_BREAKDOWN_SQL = """
+SELECT GROUPING(lifecycle, tier, participation, rfm_group, r, f, vbin, abin, ibin), lifecycle,
+       tier, participation, rfm_group, r, f, vbin, abin, ibin, count(*)
+  FROM (SELECT lifecycle, tier, participation, rfm_group, r, f,
+               GREATEST(LEAST(width_bucket(value, 0, 100, {bins}), {bins}), 1) AS vbin,
+               GREATEST(LEAST(width_bucket(ln(1 + GREATEST(activity, 0)), 0, %(activity_high)s, {bins}), {bins}), 1) AS abin,
+               GREATEST(LEAST(width_bucket(ln(1 + GREATEST(influence, 0)), 0, %(influence_high)s, {bins}), {bins}), 1) AS ibin
+          FROM {score}) s
+ GROUP BY GROUPING SETS ((lifecycle), (tier), (participation), (rfm_group), (r, f), (vbin), (abin), (ibin))
+"""
+
+
+def take_snapshot(
+    *, now: datetime | None = None, sentiment: tuple[int, int] | None = None
+) -> SocialCapitalSnapshot:
     """Today's social-capital KPIs and every breakdown the dashboard draws, from the
-    score table (a handful of GROUP BYs, run with the scores, never by a page)."""
+    score table (two passes over it, run with the scores, never by a page).
+    `sentiment` is (positive, rated) interactions of the last 90 days when the caller
+    already counted them (compute_scores does, in its one pass over interactions)."""
     now = now or timezone.now()
-    scores = CustomerScore.objects.all()
-    totals = scores.aggregate(
-        n=Count("pk"),
-        activity=_avg("activity"), revenue=_sum("monetary"), referrals=_sum("referrals_converted"),
-    )
-    n = totals["n"] or 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT count(*) FILTER (WHERE sentiment > 0.2), count(*) FROM {_q(Interaction)} "
-            "WHERE sentiment IS NOT NULL AND occurred_at >= %s",
-            [now - timedelta(days=90)],
-        )
-        positive, rated = cursor.fetchone()
+        if sentiment is None:
+            cursor.execute(
+                f"SELECT count(*) FILTER (WHERE sentiment > 0.2), count(*) FROM {_q(Interaction)} "
+                "WHERE sentiment IS NOT NULL AND occurred_at >= %s",
+                [now - timedelta(days=90)],
+            )
+            sentiment = cursor.fetchone()
+        positive, rated = sentiment
         cursor.execute(
             f"""SELECT count(DISTINCT customer_id) FROM (
                   SELECT DISTINCT ON (customer_id, channel) customer_id, status
@@ -343,32 +419,27 @@ def take_snapshot(*, now: datetime | None = None) -> SocialCapitalSnapshot:
                 WHERE status = 'granted'"""
         )
         consenting = cursor.fetchone()[0]
-        cursor.execute(
-            f"SELECT COALESCE(avg(ln(1 + frequency + authored + passive) "
-            f"* power(0.5, COALESCE(recency_days, 3650) / 30.0)), 0) FROM {_q(CustomerScore)}"
-        )
-        relationship = float(cursor.fetchone()[0])
-    breakdown = {
-        "lifecycle": _counts("lifecycle", Lifecycle),
-        "tier": _counts("tier", Tier),
-        "participation": _counts("participation", Participation),
-        "rfm_group": _counts("rfm_group", RFMGroup),
-        "rfm_grid": [[r, f, c] for r, f, c in scores.filter(r__gt=0).values("r", "f").annotate(c=Count("pk")).values_list("r", "f", "c")],
-        "channels": _channel_mix(),
-        "value_histogram": _histogram("value", 0, 100),
-        "activity_histogram": _histogram("activity", 0, None),
-        "influence_histogram": _histogram("influence", 0, None),
-    }
+        cursor.execute(_TOTALS_SQL.format(score=_q(CustomerScore)))
+        n, activity, revenue, referrals, relationship, top_activity, top_influence = cursor.fetchone()
+        n = n or 0
+        highs = {
+            "activity_high": math.log1p(max(float(top_activity), 0)) or 1.0,
+            "influence_high": math.log1p(max(float(top_influence), 0)) or 1.0,
+        }
+        cursor.execute(_BREAKDOWN_SQL.format(score=_q(CustomerScore), bins=HISTOGRAM_BINS), highs)
+        groups = cursor.fetchall()
+    breakdown = _breakdown(groups, highs)
+    breakdown["channels"] = _channel_mix()
     snapshot, _created = SocialCapitalSnapshot.objects.update_or_create(
         day=timezone.localdate(now),
         defaults={
             "customers": n,
             "trust": positive / rated if rated else 0.0,
             "consent_rate": consenting / n if n else 0.0,
-            "relationship_strength": relationship,
-            "activity": float(totals["activity"] or 0),
-            "revenue_per_customer": float(totals["revenue"] or 0) / n if n else 0.0,
-            "referrals_per_customer": float(totals["referrals"] or 0) / n if n else 0.0,
+            "relationship_strength": float(relationship),
+            "activity": float(activity or 0),
+            "revenue_per_customer": float(revenue or 0) / n if n else 0.0,
+            "referrals_per_customer": float(referrals or 0) / n if n else 0.0,
             "breakdown": breakdown,
             "computed_at": now,
         },
@@ -376,53 +447,51 @@ def take_snapshot(*, now: datetime | None = None) -> SocialCapitalSnapshot:
     return snapshot
 
 
-def _avg(name: str) -> Any:
-    from django.db.models import Avg
+def _breakdown(groups: list[tuple[Any, ...]], highs: dict[str, float]) -> dict[str, Any]:
+    """The grouping-set rows of _BREAKDOWN_SQL as the dashboard's lists. GROUPING() has a
+    bit per column, 1 when the column is not grouped: the set is the one whose bits are 0."""
+    names = ("lifecycle", "tier", "participation", "rfm_group", "r", "f", "vbin", "abin", "ibin")
+    counted: dict[str, dict[Any, int]] = {}
+    for grouping, *values, count in groups:
+        grouped = tuple(name for i, name in enumerate(names) if not grouping & (1 << (len(names) - 1 - i)))
+        key = values[names.index(grouped[0])] if len(grouped) == 1 else tuple(values[names.index(g)] for g in grouped)
+        counted.setdefault("+".join(grouped), {})[key] = count
 
-    return Avg(name)
+    def counts(name: str, choices: Any) -> list[list[Any]]:
+        found = counted.get(name, {})
+        return [[value, found.get(value, 0)] for value, _label in choices.choices]
 
+    def histogram(name: str, edges: list[float]) -> list[list[Any]]:
+        found = counted.get(name, {})
+        return [[round(edges[i], 1), round(edges[i + 1], 1), found.get(i + 1, 0)] for i in range(HISTOGRAM_BINS)]
 
-def _sum(name: str) -> Any:
-    from django.db.models import Sum
-
-    return Sum(name)
-
-
-def _counts(column: str, choices: Any) -> list[list[Any]]:
-    found = dict(CustomerScore.objects.values(column).annotate(c=Count("pk")).values_list(column, "c"))
-    return [[value, found.get(value, 0)] for value, _label in choices.choices]
+    log_edges = lambda high: [math.expm1(high * i / HISTOGRAM_BINS) for i in range(HISTOGRAM_BINS + 1)]  # noqa: E731
+    return {
+        "lifecycle": counts("lifecycle", Lifecycle),
+        "tier": counts("tier", Tier),
+        "participation": counts("participation", Participation),
+        "rfm_group": counts("rfm_group", RFMGroup),
+        "rfm_grid": [[r, f, c] for (r, f), c in sorted(counted.get("r+f", {}).items()) if r > 0],
+        "value_histogram": histogram("vbin", [100 * i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]),
+        "activity_histogram": histogram("abin", log_edges(highs["activity_high"])),
+        "influence_histogram": histogram("ibin", log_edges(highs["influence_high"])),
+    }
 
 
 def _channel_mix() -> list[list[Any]]:
-    rows = Identity.objects.values("kind").annotate(c=Count("customer_id", distinct=True)).values_list("kind", "c")
+    # Grouped under the "C" collation: bytewise comparisons sort the 3M identities of a
+    # 1M-customer brand ~3x faster than the database's locale, with the same groups.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT kind COLLATE "C", count(DISTINCT customer_id) FROM {_q(Identity)} GROUP BY 1'
+        )
+        rows = cursor.fetchall()
     mix: dict[str, int] = {}
     for kind, count in rows:
         channel = IDENTITY_CHANNEL.get(kind)
         if channel:
             mix[channel] = max(mix.get(channel, 0), count)
     return sorted(([k, v] for k, v in mix.items()), key=lambda item: -item[1])
-
-
-def _histogram(column: str, low: float, high: float | None) -> list[list[Any]]:
-    """Ten equal-width bins (log-spaced when unbounded: activity and influence are heavy-tailed)."""
-    table = _q(CustomerScore)
-    with connection.cursor() as cursor:
-        if high is None:
-            cursor.execute(f"SELECT COALESCE(max({column}), 0) FROM {table}")
-            top = float(cursor.fetchone()[0])
-            high = math.log1p(max(top, 0)) or 1.0
-            expr = f"ln(1 + GREATEST({column}, 0))"
-            edges = [math.expm1(high * i / HISTOGRAM_BINS) for i in range(HISTOGRAM_BINS + 1)]
-        else:
-            expr = column
-            edges = [low + (high - low) * i / HISTOGRAM_BINS for i in range(HISTOGRAM_BINS + 1)]
-        cursor.execute(
-            f"SELECT LEAST(width_bucket({expr}, %s, %s, %s), %s) AS bin, count(*) FROM {table} GROUP BY 1",
-            [low if column == "value" else 0, high, HISTOGRAM_BINS, HISTOGRAM_BINS],
-        )
-        counts = dict(cursor.fetchall())
-    return [[round(edges[i], 1), round(edges[i + 1], 1), counts.get(i + 1, 0) + (counts.get(0, 0) if i == 0 else 0)]
-            for i in range(HISTOGRAM_BINS)]
 
 
 # --- why -------------------------------------------------------------------------------------

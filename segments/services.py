@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from customers.models import Customer, Identity, IdentityKind
@@ -122,9 +123,16 @@ def materialize(
     entered/left events and the new size, in one statement plus two small writes."""
     now = now or timezone.now()
     ids = None if customer_ids is None else sorted({int(pk) for pk in customer_ids})
-    if ids is not None:
-        target = target.filter(AnyOf(F("id"), ids))
-    target_sql, target_params = target.order_by().values("id").query.sql_with_params()
+    if ids is None:
+        target_sql, target_params = target.order_by().values("id").query.sql_with_params()
+    else:
+        # Only the changed customers, each looked up by primary key and checked against
+        # the rule (a LATERAL join). Filtering the whole target by `id = ANY(ids)` instead
+        # lets the planner AND bitmaps of the rule's broad indexes (a city, a date) over
+        # the whole table, which is ~1 s at 1M customers for a 1 % change.
+        one_sql, one_params = target.filter(id=RawSQL("changed.id", ())).order_by().values("id").query.sql_with_params()
+        target_sql = f"SELECT one.id FROM unnest(%s::bigint[]) AS changed(id), LATERAL ({one_sql}) one"
+        target_params = (ids, *one_params)
     quote = connection.ops.quote_name
     sql = _REFRESH_SQL.format(
         target=target_sql,
@@ -139,6 +147,10 @@ def materialize(
     with transaction.atomic():
         locked = Segment.objects.select_for_update().get(pk=segment.pk)
         with connection.cursor() as cursor:
+            if ids is not None:
+                # The key lookups are costed high enough to trigger JIT, whose compiling
+                # takes longer (~60 ms) than the lookups themselves.
+                cursor.execute("SELECT set_config('jit', 'off', true)")
             cursor.execute(sql, params)
             entered, left, _logged = cursor.fetchone()
         if ids is not None and locked.last_refreshed_at:

@@ -49,6 +49,48 @@ def test_incremental_refresh_touches_only_the_changed_customers(brand):
     assert list(SegmentMembership.objects.filter(segment=segment).values_list("customer_id", flat=True)) == [bob.pk]
 
 
+def test_incremental_refresh_agrees_with_a_full_refresh_on_a_nested_behaviour_rule(brand):
+    # given a nested rule with a behaviour window, orders, a NOT on tags, and customers
+    # on both sides of every condition
+    from customers.models import Customer, CustomerTag
+    from tests.customers.factories import InteractionFactory, OrderFactory, TagFactory
+
+    rule = {"all": [
+        {"field": "city", "op": "in", "value": ["Shanghai", "Beijing"]},
+        {"any": [
+            {"field": "interactions", "op": "gte", "value": 2, "kind": "comment", "days": 20},
+            {"field": "orders_sum", "op": "gte", "value": 500},
+        ]},
+        {"not": {"field": "tags", "op": "has_any", "value": ["sleepy"]}},
+    ]}  # fmt: skip
+    sleepy = TagFactory(name="sleepy")
+    people = [CustomerFactory(city=("Shanghai", "Beijing", "Paris")[i % 3]) for i in range(12)]
+    for i, person in enumerate(people):
+        for day in range(i % 4):
+            InteractionFactory(customer=person, kind="comment", occurred_at=NOW - timedelta(days=day * 9))
+        if i % 5 == 0:
+            OrderFactory(customer=person, amount=600)
+    segment = services.create_segment(name="Nested", rule=rule)
+    services.refresh_segment(segment=segment, now=NOW)
+    # when half of them change (moves, new comments, a tag, a merge) and only they are refreshed
+    changed = people[::2]
+    Customer.objects.filter(pk__in=[changed[0].pk, changed[1].pk]).update(city="Paris")
+    Customer.objects.filter(pk=changed[2].pk).update(city="Shanghai")
+    for person in changed[3:5]:
+        InteractionFactory.create_batch(2, customer=person, kind="comment", occurred_at=NOW)
+    CustomerTag.objects.create(customer=changed[5], tag=sleepy)
+    Customer.objects.filter(pk=people[1].pk).update(merged_into=people[3])
+    ids = [p.pk for p in changed] + [people[1].pk, 10**12]  # and an id that does not exist
+    result = services.refresh_segment(segment=segment, customer_ids=ids, now=NOW)
+    # then membership is exactly what a full refresh of the same rule finds
+    fresh = Segment.objects.create(name="Fresh", rule=rule)
+    services.refresh_segment(segment=fresh, now=NOW)
+    members = lambda s: set(SegmentMembership.objects.filter(segment=s).values_list("customer_id", flat=True))  # noqa: E731
+    assert members(segment) == members(fresh)
+    assert result.size == fresh.size == len(members(fresh))
+    assert result.entered + result.left > 0
+
+
 def test_segments_refer_to_each_other_but_never_in_a_cycle(brand):
     CustomerFactory(city="Shanghai", gender="female")
     CustomerFactory(city="Shanghai", gender="male")

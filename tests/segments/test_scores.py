@@ -130,3 +130,25 @@ def test_pagerank_credits_who_brings_whom():
     score = dict(zip(nodes.tolist(), ranks.tolist(), strict=True))
     assert score[1] > score[2] > score[4]
     assert sum(score.values()) == pytest.approx(len(score))
+
+
+def test_snapshot_breakdowns_count_the_score_table(brand):
+    # given scored, real-shaped customers
+    from collections import Counter
+
+    generate(customers=300, seed=5, now=NOW)
+    # when the scores (and with them the snapshot) are computed
+    run = compute_scores(now=NOW)
+    breakdown = SocialCapitalSnapshot.objects.get().breakdown
+    # then every breakdown is exactly a count over the score table
+    rows = list(CustomerScore.objects.values_list("lifecycle", "tier", "participation", "rfm_group", "r", "f"))
+    for i, name in enumerate(("lifecycle", "tier", "participation", "rfm_group")):
+        expected = Counter(row[i] for row in rows)
+        assert {k: n for k, n in breakdown[name] if n} == dict(expected)
+    grid = Counter((r, f) for *_rest, r, f in rows if r > 0)
+    assert {(r, f): c for r, f, c in breakdown["rfm_grid"]} == dict(grid)
+    for name in ("value_histogram", "activity_histogram", "influence_histogram"):
+        assert sum(c for _low, _high, c in breakdown[name]) == run.customers
+    values = list(CustomerScore.objects.values_list("value", flat=True))
+    assert breakdown["value_histogram"][-1][:2] == [90.0, 100.0]
+    assert breakdown["value_histogram"][-1][2] == sum(1 for v in values if v >= 90)
