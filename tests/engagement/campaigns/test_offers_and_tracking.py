@@ -24,7 +24,7 @@ from engagement.campaigns.models import (
     Vote,
 )
 from tests.customers.factories import CustomerFactory, OrderFactory
-from tests.engagement.campaigns.helpers import campaign_for, segment_of, wechat_customer
+from tests.engagement.campaigns.helpers import campaign_for, segment_of, wechat_connector, wechat_customer
 
 
 def _sent(campaign):  # noqa: ANN001, ANN202
@@ -121,11 +121,17 @@ def test_reply_marks_the_send_and_votes_by_keyword(brand):
     _sent(campaign)
     later = timezone.now() + timedelta(minutes=5)
 
+    # Real timeline rows: every subscriber (the inbox too) hears about them.
+    replies = [
+        Interaction.objects.create(customer=who, channel="wechat", kind="message_in", occurred_at=later,
+                                   text=text, external_id=external_id)
+        for who, text, external_id in ((customer, " 2 ", "m-1"), (other, "hello", "m-2"))
+    ]
     hooks.publish([
-        hooks.NewInteraction(id=3, customer_id=customer.pk, channel="wechat", kind="message_in", occurred_at=later,
-                             text=" 2 ", external_id="m-1", connector_id=0),
-        hooks.NewInteraction(id=4, customer_id=other.pk, channel="wechat", kind="message_in", occurred_at=later,
-                             text="hello", external_id="m-2", connector_id=0),
+        hooks.NewInteraction(id=row.pk, customer_id=row.customer_id, channel="wechat", kind="message_in",
+                             occurred_at=later, text=row.text, external_id=row.external_id,
+                             connector_id=campaign.connector_id or wechat_connector().pk)
+        for row in replies
     ])
 
     assert CampaignRecipient.objects.filter(campaign=campaign, replied_at__isnull=False).count() == 2
