@@ -24,6 +24,8 @@ from typing import Any
 
 from django.db import connection
 
+from channels import coordination, selectors
+
 logger = logging.getLogger(__name__)
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -143,8 +145,6 @@ def requeue_unscored() -> int:
     with scorable text and no sentiment are enqueued again. Skipped while the analytics
     queue still holds work (those tasks will score them; re-enqueueing would pile up
     duplicates behind a backlog). Returns how many were enqueued."""
-    from channels import selectors, coordination
-
     if coordination.analytics_queue_busy():
         return 0
     ids = selectors.unscored_interaction_ids(window=SWEEP_WINDOW_IDS, languages=SCORED_LANGUAGES)

@@ -75,17 +75,20 @@ def _process(limit: int, *, claimed: list[int] | None = None, only_id: int | Non
         pending = RawEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(status=RawEvent.Status.PENDING)
         if only_id is not None:
             pending = pending.filter(pk=only_id)
-        raws = list(pending.select_related("connector").order_by("id")[:limit])
+        raws = list(pending.order_by("id")[:limit])
         if claimed is not None:
             claimed.extend(raw.pk for raw in raws)
         result.claimed = len(raws)
         if not raws:
             return result
+        # One instance per connector, not per row: its secrets are decrypted once a batch.
+        connectors = Connector.objects.in_bulk({raw.connector_id for raw in raws})
         events: list[tuple[RawEvent, InboundEvent]] = []
         outcome: dict[int, tuple[str, str, list[str]]] = {}
         for raw in raws:
+            connector = connectors[raw.connector_id]
             try:
-                parsed = adapter_for(raw.connector.kind).parse(raw.connector, raw)
+                parsed = adapter_for(connector.kind).parse(connector, raw)
             except (Rejected, NoAdapter, KeyError, ValueError, TypeError, AttributeError) as error:
                 # Deterministic: the same bytes fail the same way, so no retry.
                 outcome[raw.pk] = (RawEvent.Status.FAILED, f"parse: {type(error).__name__}: {error}", [])
