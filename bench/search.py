@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--brand", default="bench1m", help="slug of an existing brand")
     parser.add_argument("--repeat", type=int, default=20, help="timed requests per case")
-    parser.add_argument("--naive-repeat", type=int, default=3, help="timed naive runs per case")
+    parser.add_argument("--naive-repeat", type=int, default=3,
+                        help="timed naive runs per case (0: skip the naive path)")
     args = parser.parse_args(argv)
 
     import django
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
         ours_p = _time(ours, args.repeat)
         with schema_context(brand.schema_name):
-            naive_p = _time(lambda params=params: _naive(params), args.naive_repeat)
+            naive_p = (_time(lambda params=params: _naive(params), args.naive_repeat)
+                       if args.naive_repeat else (float("nan"), float("nan")))
             limit_p = _limit(limit_sql, limit_params)
         print(f"{label:<24} {ours_p[0]:9.1f} {ours_p[1]:9.1f} {naive_p[0]:10.1f} {naive_p[1]:10.1f}"
               f" {limit_p[0]:10.1f} {limit_p[1]:10.1f}", flush=True)

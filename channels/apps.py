@@ -9,3 +9,4 @@ class ChannelsConfig(AppConfig):
 
         customer_data.register()
         connector_lookup.connect_signals()
+        from channels import polling  # noqa: F401 - registers the polling Celery tasks

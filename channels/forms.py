@@ -37,12 +37,35 @@ KIND_FIELDS: dict[str, tuple[tuple[tuple[str, Any, bool], ...], tuple[tuple[str,
         (("corp_id", _("Corp ID"), True),),
         (("token", _("Token"), True), ("encoding_aes_key", _("EncodingAESKey"), True)),
     ),
-    ConnectorKind.WEIBO: ((("uid", _("Account UID"), True),), (("app_secret", _("App secret"), True),)),
+    ConnectorKind.WEIBO: (
+        (("uid", _("Account UID"), True), ("api_base", _("API base URL"), False),
+         ("poll_interval_seconds", _("Poll every (seconds)"), False)),
+        (("app_secret", _("App secret"), True), ("access_token", _("Access token (comments and mentions)"), False)),
+    ),
     ConnectorKind.EMAIL: (
-        (("imap_host", _("IMAP host"), True), ("username", _("User name"), True), ("smtp_host", _("SMTP host"), False)),
-        (("password", _("Password"), True),),
+        (("address", _("Email address"), True), ("imap_host", _("IMAP host"), True), ("imap_port", _("IMAP port"), False),
+         ("imap_tls", _("IMAP security"), False), ("username", _("User name"), True), ("mailbox", _("Mailbox"), False),
+         ("smtp_host", _("SMTP host"), False), ("smtp_port", _("SMTP port"), False), ("smtp_tls", _("SMTP security"), False),
+         ("smtp_username", _("SMTP user name (if not the same)"), False),
+         ("poll_interval_seconds", _("Poll every (seconds)"), False)),
+        (("password", _("Password"), True), ("smtp_password", _("SMTP password (if not the same)"), False)),
     ),
 }
+
+TLS_CHOICES = [("ssl", _("TLS (implicit)")), ("starttls", _("STARTTLS")), ("none", _("None (local testing only)"))]
+
+
+def _config_field(name: str, label: Any, required: bool) -> forms.Field:
+    """Settings that are not free text get a typed field (ports, intervals, TLS, address)."""
+    if name.endswith("_port"):
+        return forms.IntegerField(label=label, min_value=1, max_value=65535, required=required)
+    if name == "poll_interval_seconds":
+        return forms.IntegerField(label=label, min_value=5, max_value=86400, required=required)
+    if name.endswith("_tls"):
+        return forms.ChoiceField(label=label, choices=TLS_CHOICES, required=False, initial="ssl" if name == "imap_tls" else "starttls")
+    if name == "address":
+        return forms.EmailField(label=label, max_length=254, required=required)
+    return forms.CharField(label=label, max_length=200, required=required)
 
 
 class ConnectorForm(forms.Form):
@@ -58,7 +81,7 @@ class ConnectorForm(forms.Form):
         self.kind = kind
         public, secret = KIND_FIELDS[kind]
         for name, label, required in public:
-            self.fields[f"config_{name}"] = forms.CharField(label=label, max_length=200, required=required)
+            self.fields[f"config_{name}"] = _config_field(name, label, required)
         stored = set(existing_secrets or [])
         for name, label, required in secret:
             self.fields[f"secret_{name}"] = forms.CharField(
@@ -69,8 +92,8 @@ class ConnectorForm(forms.Form):
 
     def config(self) -> dict[str, Any]:
         values: dict[str, Any] = {
-            key.removeprefix("config_"): value.strip()
-            for key, value in self.cleaned_data.items() if key.startswith("config_") and value
+            key.removeprefix("config_"): value.strip() if isinstance(value, str) else value
+            for key, value in self.cleaned_data.items() if key.startswith("config_") and value not in ("", None)
         }
         if self.cleaned_data.get("rate_limit_per_second"):
             values["rate_limit_per_second"] = self.cleaned_data["rate_limit_per_second"]

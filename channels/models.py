@@ -75,6 +75,11 @@ class Connector(models.Model):
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     # Polling connectors keep their platform cursor here (since_id, IMAP UID…).
     cursor = models.JSONField(_("cursor"), default=dict, blank=True, editable=False)
+    # Polling schedule (channels.polling): when the last poll ran, when the next is due,
+    # and how many polls in a row failed (the exponential backoff's exponent).
+    last_poll_at = models.DateTimeField(_("last poll"), null=True, blank=True, editable=False)
+    next_poll_at = models.DateTimeField(_("next poll"), null=True, blank=True, editable=False)
+    poll_failures = models.PositiveIntegerField(_("failed polls in a row"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("connector")

@@ -39,3 +39,51 @@ class CappedPaginator(Paginator):
 
 def paginate_capped(request: HttpRequest, items, *, per_page: int = 25, cap: int = CAP) -> Page:  # noqa: ANN001
     return CappedPaginator(items, per_page, cap=cap).get_page(request.GET.get("page"))
+
+
+class LookaheadPage:
+    """One page of a filtered or searched list, without a count.
+
+    Counting even up to 1,000 matches of a filter cost 200-480 ms at 1M customers, more than
+    the page. The page reads per_page + 1 rows instead: the extra row only says whether a
+    next page exists. The template shows "Page N" with Previous/Next. Rows follow a total
+    order (every sort ends with the id), so offset pages never skip or repeat a row while
+    the data stands still.
+    """
+
+    paginator = None  # no count: the pagination partial shows "Page N" only
+
+    def __init__(self, rows: list, *, number: int, per_page: int, max_pages: int) -> None:
+        self.object_list = rows[:per_page]
+        self.number = number
+        self._has_next = len(rows) > per_page and number < max_pages
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    def has_next(self) -> bool:
+        return self._has_next
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next() or self.has_previous()
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def page_number(request: HttpRequest, *, max_pages: int) -> int:
+    """The requested page number, 1 when absent or malformed, at most max_pages."""
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(number, 1), max_pages)

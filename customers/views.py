@@ -14,12 +14,13 @@ from customers import selectors, tagging
 from customers.forms import BulkTagForm, CustomerFilterForm, NoteForm, TimelineFilterForm
 from customers.models import Customer, Tag
 from customers.notes import add_note
-from customers.paging import paginate_capped
+from customers.paging import page_number, paginate_capped
 from scrm.staff.roles import ALL_ROLES, Role, role_of, roles_required
 
 TAGGING_ROLES = (Role.ADMIN, Role.MARKETER)
+PER_PAGE = 25
 LIST_CAP = 10_000
-NARROWED_CAP = 1_000
+NARROWED_MAX_PAGES = LIST_CAP // PER_PAGE
 
 
 @require_GET
@@ -31,12 +32,24 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         cities=selectors.customer_cities(),
     )
     search = form.search_arguments()
-    # A search or filter narrows to a few people: its count stops sooner than the whole list's.
+    # A sort the user picked is kept; a search without one puts exact matches first.
+    picked_sort = form.cleaned_data.get("sort") or ""
     narrowed = any(value for key, value in search.items() if key != "sort")
-    cap = NARROWED_CAP if narrowed else LIST_CAP
-    page = paginate_capped(request, selectors.customer_search(**search), cap=cap)
+    if narrowed:
+        # A search or filter narrows the list: no count, "Page N" and Previous/Next.
+        page = selectors.customer_page(
+            number=page_number(request, max_pages=NARROWED_MAX_PAGES),
+            per_page=PER_PAGE, max_pages=NARROWED_MAX_PAGES,
+            exact_first=not picked_sort, **search,
+        )
+    else:
+        page = paginate_capped(
+            request, selectors.customer_rows(selectors.customer_search(**search)),
+            per_page=PER_PAGE, cap=LIST_CAP,
+        )
+        page.object_list = selectors.with_badges(page.object_list)
     context = {
-        "page": page, "form": form, "sort": search["sort"],
+        "page": page, "form": form, "sort": search["sort"], "picked_sort": picked_sort,
         "can_tag": role_of(request.user) in TAGGING_ROLES,
     }
     template = "customers/customer_list.html#customer-table" if request.htmx else "customers/customer_list.html"

@@ -47,6 +47,12 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "args": ("channels.tasks.purge_processed_raw_events_task",),
     },
+    # Polling connectors (Weibo comments and mentions, IMAP): each brand polls those due.
+    "polling-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 15.0,
+        "args": ("channels.polling.poll_due_connectors_task",),
+    },
     "segments-refresh-fan-out": {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 900.0,
@@ -56,6 +62,17 @@ app.conf.beat_schedule = {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 6 * 3600.0,
         "args": ("segments.tasks.compute_scores_task",),
+    },
+    # Inbox: requeue conversations whose assignee missed the SLA; wake snoozed ones.
+    "inbox-sla-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("engagement.inbox.tasks.reassign_overdue_conversations_task",),
+    },
+    "inbox-snooze-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("engagement.inbox.tasks.wake_snoozed_conversations_task",),
     },
 }
 app.autodiscover_tasks()

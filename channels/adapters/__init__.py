@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from channels.adapters.base import Accepted, Adapter, Rejected
+from channels.adapters.email import EmailAdapter
 from channels.adapters.meta import MetaAdapter
 from channels.adapters.web_api import WebApiAdapter
 from channels.adapters.wechat import WeChatAdapter
@@ -19,6 +20,7 @@ ADAPTERS: dict[str, Adapter] = {
     "x": XAdapter(),
     "web_api": WebApiAdapter("web_api"),
     "orders": WebApiAdapter("orders"),
+    "email": EmailAdapter(),
 }
 
 

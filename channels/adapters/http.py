@@ -22,10 +22,12 @@ class PlatformUnreachable(Exception):  # noqa: N818
     pass
 
 
-def call_json(url: str, *, payload: dict[str, Any] | None = None, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
+def call_json(
+    url: str, *, payload: dict[str, Any] | None = None, timeout: float = 10.0, headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
     data = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET",
-                                     headers={"Content-Type": "application/json"} if data is not None else {})
+    sent_headers = ({"Content-Type": "application/json"} if data is not None else {}) | (headers or {})
+    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET", headers=sent_headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the connector's API base
             return response.status, json.loads(response.read() or b"{}")

@@ -6,7 +6,7 @@ answering echostr; every push is signed the same way in its query. Messages are 
 push is deduped by sender, time and type (the platform retries 3 times within 5 s).
 
 Connector config: `uid` (the brand account, receiver_id). Secrets: `app_secret`.
-Comments and mentions are polled in a later step (not built yet).
+Comments and mentions are polled: channels.adapters.weibo_poll (rows with query `poll`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 
 from channels import signatures
+from channels.adapters import weibo_poll
 from channels.adapters.base import Accepted, Adapter, Rejected, load_json
 from channels.events import Claim, IdentityClaim, InboundEvent, ParseResult
 from channels.models import Connector, RawEvent
@@ -49,6 +50,8 @@ class WeiboAdapter(Adapter):
                         response=HttpResponse("", content_type="text/plain"))
 
     def parse(self, connector: Connector, raw: RawEvent) -> ParseResult:
+        if raw.query.get("poll"):
+            return weibo_poll.parse_polled(connector, raw)
         push = load_json(bytes(raw.body))
         occurred = _created(push)
         sender = str(push["sender_id"])

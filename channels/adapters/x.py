@@ -1,7 +1,8 @@
 """X Account Activity API: CRC, signed deliveries, tweets, DMs, likes and follows.
 
 Connector config: `user_id` (the brand's account, `for_user_id`), `api_base`.
-Secrets: `consumer_secret` (CRC and x-twitter-webhooks-signature), `bearer_token`.
+Secrets: `consumer_secret` (CRC and x-twitter-webhooks-signature), `bearer_token` (a user-context
+token: the DM send API, `POST /2/dm_conversations/with/{participant_id}/messages`).
 Dedupe by event id (tweet id, DM event id); a delivery is stored once by body hash.
 """
 
@@ -89,6 +90,9 @@ class XAdapter(Adapter):
         result.unhandled += sorted(key for key in payload if key not in KNOWN and key not in HANDLED)
         return result
 
+    def send(self, connector: Connector, message: Any) -> Any:
+        return send_dm(connector, message)
+
     def _event(self, kind: str, external_id: str, timestamp_ms: Any, user: dict[str, Any], **fields: Any) -> InboundEvent:
         occurred = from_unix(int(timestamp_ms or 0) / 1000)
         user_id = str(user.get("id_str") or user.get("id") or "")
@@ -106,3 +110,30 @@ class XAdapter(Adapter):
 HANDLED = {"tweet_create_events", "direct_message_events", "favorite_events", "follow_events"}
 
 
+
+
+# X answers rate limits with HTTP 429 (v1.1 error code 88); 5xx are X's own trouble.
+TRANSIENT_CODES = {"88", "130", "131"}
+
+
+def send_dm(connector: Connector, message: Any) -> Any:
+    """A direct message to one user (the recipient is their numeric user id)."""
+    from channels.adapters.http import SendResult, call_json
+
+    if not str(message.recipient).isdigit():
+        return SendResult(ok=False, code="invalid_recipient", error="an X recipient is a numeric user id")
+    base = str(connector.config.get("api_base") or "https://api.x.com").rstrip("/")
+    status, answer = call_json(
+        f"{base}/2/dm_conversations/with/{message.recipient}/messages",
+        payload={"text": str(message.payload.get("text", ""))},
+        headers={"Authorization": f"Bearer {connector.secret('bearer_token')}"},
+    )
+    data = answer.get("data") or {}
+    if status in (200, 201) and data.get("dm_event_id"):
+        return SendResult(ok=True, platform_id=str(data["dm_event_id"]))
+    errors = answer.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    code = str(first.get("code") or answer.get("status") or status)
+    reason = str(first.get("message") or answer.get("detail") or answer.get("title") or "")
+    return SendResult(ok=False, code=code, error=reason[:300],
+                      transient=status == 429 or status >= 500 or code in TRANSIENT_CODES)

@@ -56,8 +56,8 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
                            source="signup", evidence={"form": "signup/v2", "email": EMAIL, "ip": "198.51.100.7"})
     consent.record_consent(customer=person, channel="all", purpose="marketing", status="withdrawn",
                            source="staff", evidence={"note": f"{NAME} called, {PHONE}"})
-    InteractionFactory(customer=person, text=f"Hi, I am {NAME}, mail me at {EMAIL}",
-                       metadata={"from": EMAIL, "nick": NAME}, external_id="m-1")
+    first = InteractionFactory(customer=person, text=f"Hi, I am {NAME}, mail me at {EMAIL}",
+                               metadata={"from": EMAIL, "nick": NAME}, external_id="m-1")
     InteractionFactory(customer=old, text="old message", metadata={"phone": PHONE}, external_id="m-2")
     OrderFactory(customer=person, amount=Decimal("120.00"), external_id="SO-QIWEN-1",
                  items=[{"sku": "TEA-1", "qty": 2, "price": "60.00", "engraving": NAME}])
@@ -72,6 +72,7 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
                                reason="an earlier request")
     OutboundMessage.objects.create(connector=Connector.objects.create(kind="wechat_oa", name="OA"), customer=person,
                                    recipient="o-qiwen", payload={"text": f"Dear {NAME}"}, next_attempt_at=NOW)
+    _inbox_rows(person, first)
     refresh_customer_aggregates(customer_ids=[person.pk, old.pk])
     # segments: a membership with its "entered" event, and scores
     from segments.scores import compute_scores
@@ -80,6 +81,19 @@ def a_person(actor=None) -> Customer:  # noqa: ANN001
     create_segment(name="Hangzhou", rule={"all": [{"field": "city", "op": "eq", "value": "Hangzhou"}]})
     compute_scores(now=NOW)
     return person
+
+
+def _inbox_rows(person: Customer, interaction) -> None:  # noqa: ANN001
+    """A conversation with a message, and a listening mention (engagement.inbox)."""
+    from channels.models import Connector
+    from engagement.inbox.models import Conversation, Mention, Message, Monitor
+
+    connector = Connector.objects.create(kind="wechat_oa", name="privacy wechat")
+    conversation = Conversation.objects.create(customer=person, connector=connector, channel="wechat",
+                                               recipient="o-qiwen", last_message_preview=f"I am {NAME}")
+    Message.objects.create(conversation=conversation, direction="in", text=f"I am {NAME}, {EMAIL}", created_at=NOW)
+    Mention.objects.create(monitor=Monitor.objects.create(name="tea", query="tea"), interaction=interaction,
+                           customer=person, channel="x", author=NAME, text=f"{NAME} loves tea", occurred_at=NOW)
 
 
 def personal_strings_in_schema(*needles: str) -> list[tuple[str, str, str]]:

@@ -1,13 +1,17 @@
 """The Customers search box and list at scale: each query type finds the right people
-through the index-served UNION, wildcards are literal, counts stop at a cap, and another
-brand's customers never appear."""
+through the index-served UNION, exact matches come first, searched and filtered lists page
+by Previous/Next without skipping or repeating anyone, wildcards are literal, the whole
+list's count stops at a cap, and another brand's customers never appear."""
+
+import re
+from datetime import timedelta
 
 import pytest
 
 from customers import selectors
 from customers.models import Customer
 from customers.paging import CappedPaginator
-from tests.customers.factories import CustomerFactory, IdentityFactory, TagFactory
+from tests.customers.factories import NOW, CustomerFactory, IdentityFactory, TagFactory
 
 
 def found(query: str, **filters: str) -> set[str]:
@@ -38,7 +42,9 @@ def people(brand):  # noqa: ANN001, ANN201
         ("lin@exam", {"Mei Lin"}),  # email fragment
         ("+86 138-1234-5678", {"Mei Lin"}),  # phone in another spelling (normalized exact)
         ("13812345678", {"Mei Lin"}),
-        ("2345678", {"Mei Lin"}),  # phone fragment
+        ("2345678", {"Mei Lin"}),  # the last digits of a phone
+        ("8613812", {"Mei Lin"}),  # the first digits of a phone, with the country code
+        ("1381234", {"Mei Lin"}),  # … or without it (a home-country number)
         ("oAbC_123-xyz", {"王小明"}),  # a platform handle, exact, in a scoped kind
         ("5566778899", {"Bob 100% Real_Name"}),  # a handle of a kind without a trigram index
         ("vip-0000", {"王小明"}),  # member number fragment
@@ -119,3 +125,123 @@ def test_search_never_shows_another_brands_customers(staff_client, other_brand):
         beta.identities.create(kind="email", value="beta.only@example.com")
     for query in ("Beta Only", "beta.only@example.com", str(beta.pk)):
         assert "Beta Only Person" not in client.get("/customers/", {"q": query}).content.decode()
+
+
+def test_digits_find_ids_and_phones_only(people):
+    # given Bob's name holds digits and Wang's member number too
+    # then digits match neither: only ids, whole identities and phones by ending/beginning
+    assert found("100") == set()
+    assert found("000042") == set()
+    assert found("3456") == set()  # inside the phone, neither its end nor its beginning
+    assert found("5678") == {"Mei Lin"}
+
+
+def page_of(query: str = "", number: int = 1, per_page: int = 2, **search):  # noqa: ANN001, ANN201
+    search.setdefault("sort", selectors.DEFAULT_SORT)
+    return selectors.customer_page(
+        number=number, per_page=per_page, max_pages=100, exact_first=True, query=query, **search
+    )
+
+
+def test_exact_matches_come_first(brand):
+    # given many recent "Lin"s, and the person whose email, id or whole name is typed
+    for n in range(5):
+        CustomerFactory(display_name=f"Lin {n}", last_seen_at=NOW)
+    wanted = CustomerFactory(display_name="Old Lin", last_seen_at=NOW - timedelta(days=900))
+    IdentityFactory(customer=wanted, kind="email", value="lin@example.com")
+    # when the search names them exactly, they lead the first page; a fragment does not
+    for query in ("lin@example.com", "LIN@EXAMPLE.COM", "Old Lin", str(wanted.pk)):
+        assert page_of(query).object_list[0] == wanted, query
+    assert wanted not in page_of("lin").object_list
+
+
+def test_a_picked_sort_is_kept_while_searching(staff_client):
+    client, _user = staff_client("Agent")
+    CustomerFactory(display_name="Ann Lin")
+    zed = CustomerFactory(display_name="Zed Lin")
+    IdentityFactory(customer=zed, kind="email", value="zed.lin@example.com")
+    body = client.get("/customers/", {"q": "zed.lin@example.com"}).content.decode()
+    assert 'name="sort" value=""' in body  # no sort picked: the search ranks
+    body = client.get("/customers/", {"q": "lin", "sort": "name"}).content.decode()
+    assert body.index("Ann Lin") < body.index("Zed Lin")
+    assert 'name="sort" value="name"' in body
+
+
+def next_link(body: str) -> str | None:
+    found_link = re.search(r'href="\?([^"]*)" rel="next"', body)
+    return found_link.group(1).replace("&amp;", "&") if found_link else None
+
+
+def previous_link(body: str) -> str | None:
+    found_link = re.search(r'href="\?([^"]*)" rel="prev"', body)
+    return found_link.group(1).replace("&amp;", "&") if found_link else None
+
+
+def row_names(body: str) -> list[str]:
+    return re.findall(r'<a href="/customers/\d+/">([^<]*)</a>', body)
+
+
+@pytest.mark.parametrize("params", [{"q": "pager"}, {"city": "Pagetown"}, {"q": "pager", "sort": "name"}])
+def test_next_and_previous_visit_every_match_once(staff_client, params):
+    # given 60 matching customers, many sharing a last-seen time (ties are broken by id)
+    client, _user = staff_client("Agent")
+    for n in range(60):
+        CustomerFactory(display_name=f"Pager {n:02d}", city="Pagetown",
+                        last_seen_at=NOW - timedelta(hours=n % 4))
+    CustomerFactory.create_batch(3, city="Elsewhere")
+    # when staff follow Next to the end
+    pages, query = [], "&".join(f"{k}={v}" for k, v in params.items())
+    while query is not None:
+        body = client.get(f"/customers/?{query}").content.decode()
+        pages.append((query, row_names(body)))
+        assert "customer-count" not in body  # a narrowed list is not counted
+        assert f"Page {len(pages)}" in body
+        query = next_link(body)
+    # then every match was shown exactly once, 25 a page
+    shown = [name for _query, names in pages for name in names]
+    assert sorted(shown) == [f"Pager {n:02d}" for n in range(60)]
+    assert [len(names) for _query, names in pages] == [25, 25, 10]
+    # and Previous from the last page shows the page before it again
+    body = client.get(f"/customers/?{previous_link(body)}").content.decode()
+    assert row_names(body) == pages[1][1]
+
+
+def test_the_common_fragment_walk_finds_the_same_people(brand, monkeypatch):
+    # given matches by name, by email fragment, and one merged away
+    for n in range(7):
+        CustomerFactory(display_name=f"Walker {n}", last_seen_at=NOW - timedelta(days=n))
+    by_email = CustomerFactory(display_name="Someone", last_seen_at=NOW - timedelta(days=3))
+    IdentityFactory(customer=by_email, kind="email", value="the.walker@example.com")
+    IdentityFactory(kind="wechat_openid", scope="wx1", value="walker-openid")  # not searchable by fragment
+    gone = CustomerFactory(display_name="Walker Gone")
+    Customer.objects.filter(pk=gone.pk).update(merged_into=by_email)
+    expected = list(selectors.customer_search(query="walker").values_list("display_name", flat=True))
+    # when the fragment counts as common, pages walk the list instead of reading every match
+    monkeypatch.setattr(selectors, "COMMON_FRAGMENT", 2)
+    assert selectors._walks_the_list("walker", {"query": "walker", "sort": selectors.DEFAULT_SORT})
+    walked = [c.display_name for n in (1, 2, 3) for c in page_of("walker", n, per_page=3).object_list]
+    # then the same people in the same order, the merged one left out
+    assert walked == expected
+    assert "Walker Gone" not in walked and "Someone" in walked
+
+
+def test_list_badges_show_each_channel_once_and_escape_tag_names(staff_client):
+    client, _user = staff_client("Agent")
+    mei = CustomerFactory(display_name="Mei Lin")
+    IdentityFactory(customer=mei, kind="email", value="a@example.com")
+    IdentityFactory(customer=mei, kind="email", value="b@example.com")
+    IdentityFactory(customer=mei, kind="phone", value="+8613812345678")
+    mei.customer_tags.create(tag=TagFactory(name="<b>vip</b>"))
+    body = client.get("/customers/", {"q": "Mei"}).content.decode()
+    assert body.count(">Email address</span>") == 1
+    assert body.count(">Phone number</span>") == 1
+    assert "&lt;b&gt;vip&lt;/b&gt;" in body and "<b>vip</b>" not in body
+
+
+def test_a_page_number_past_the_end_or_malformed_does_not_fail(staff_client):
+    client, _user = staff_client("Agent")
+    CustomerFactory(display_name="Only One")
+    for page in ("999999", "-3", "abc", "1e9"):
+        response = client.get("/customers/", {"q": "Only", "page": page})
+        assert response.status_code == 200
+    assert "Only One" in client.get("/customers/", {"q": "Only", "page": "abc"}).content.decode()

@@ -5,6 +5,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
 # (arranging data) are still plain synchronous calls, so Django's guard does not apply.
@@ -27,5 +28,7 @@ def browser_type_launch_args(browser_type_launch_args):  # noqa: ANN001, ANN201
 
 @pytest.fixture(autouse=True)
 def _e2e_timeouts(page):  # noqa: ANN001, ANN202
+    # These machines are shared and slow at times: wait longer, never assert less.
     page.set_default_timeout(15_000)
+    expect.set_options(timeout=15_000)
     yield

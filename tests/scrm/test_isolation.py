@@ -16,6 +16,7 @@ from channels.models import Connector
 from customers.consent import preference_token
 from customers.models import AttributeDefinition, Customer, DataRequest, ImportJob
 from tests.conftest import make_staff
+from tests.engagement.inbox.isolation import inbox_id_sources
 
 MARKER = "beta-secret-7f3a"
 
@@ -37,6 +38,7 @@ ID_SOURCES = {
     "suggestion_id": lambda: _beta_suggestion().pk,
     "import_id": lambda: ImportJob.objects.create(kind="customers", original_name=f"{MARKER}.csv", file="imports/x.csv").pk,
     "segment_id": lambda: __import__("segments.models").models.Segment.objects.create(name=f"{MARKER} segment", rule={"all": []}).pk,
+    **inbox_id_sources(MARKER),
 }
 
 

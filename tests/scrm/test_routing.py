@@ -2,7 +2,6 @@
 
 import pytest
 from django.db import connection
-
 from django.test import Client
 from django_tenants.utils import schema_context
 

@@ -1,0 +1,294 @@
+"""Benchmark the agent inbox (issue 5): list and conversation latency while agents poll.
+
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.inbox --conversations 100000 --agents 50
+
+Provisions a throw-away brand, generates customers (customers.generator) and one WeChat
+conversation per customer with three messages each (set-wise SQL), starts gunicorn, and
+has N agents (logged-in sessions) poll like the workspace does: every `--interval`
+seconds each agent fetches its inbox list and one conversation thread, sending the ETag
+it last saw (If-None-Match). Figures, in one run (STYLE.md 13):
+
+1. ours: conditional polls (mostly 304) of the list and the thread, p50 / p95;
+2. full renders: the same requests without If-None-Match (every poll renders), p50 / p95;
+3. naive baseline (in process): the list as an OFFSET page with COUNT(*) per view and one
+   query per row for its customer — what a straightforward ORM list costs per poll;
+4. limit: /healthz (no database, no template) on the same server under the same load,
+   and the list's SQL alone (one indexed query) over psycopg.
+
+Prints a table; does not write bench/RESULTS.md (the lead records full-scale runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bench.ingest import BASE_DIR, free_port, log, setup_django, wait_for_port
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+
+
+def fill(conversations: int, agents: int) -> tuple[list[int], list[int]]:
+    """Customers, agents and conversations with messages; returns (agent ids, conversation ids sample)."""
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from channels.models import Connector
+    from customers.generator import generate
+    from engagement.inbox.models import AgentProfile, Conversation, Message, Team
+    from scrm.staff.roles import Role
+    from scrm.staff.services import create_staff_user
+
+    generate(customers=conversations)
+    connector = Connector.objects.create(kind="wechat_oa", name="Bench WeChat", config={"appid": "wxbench"})
+    team = Team.objects.create(name="Support", is_default=True)
+    agent_ids = []
+    for n in range(agents):
+        user = create_staff_user(username=f"agent{n}", email=f"agent{n}@example.com", role=Role.AGENT,
+                                 password="bench-Pass-4821", actor=None)
+        AgentProfile.objects.create(user=user, availability="online", capacity=10_000)
+        team.members.add(user)
+        agent_ids.append(user.pk)
+    from customers.models import Customer
+
+    conv, msg, cust = (connection.ops.quote_name(m._meta.db_table) for m in (Conversation, Message, Customer))
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO {conv} (customer_id, connector_id, channel, recipient, status, priority, team_id, assignee_id,
+                labels, language, sentiment, unread_count, version, sla_breached, reassignments, awaiting_since,
+                first_response_due_at, opened_at, last_message_at, last_inbound_at, last_message_preview,
+                created_at, updated_at)
+            SELECT c.id, %s, 'wechat', 'o_' || c.id,
+                   (ARRAY['open','open','open','pending','resolved'])[1 + (c.id %% 5)], (c.id %% 4)::int, %s,
+                   (%s::bigint[])[1 + (c.id %% %s)], '[]'::jsonb, 'zh', ((c.id %% 21) - 10) / 10.0, (c.id %% 3)::int, 1,
+                   false, 0, t - interval '10 minutes', t + interval '50 minutes', t - interval '1 hour', t, t,
+                   '消息 ' || c.id, t, t
+            FROM (SELECT id, now() - (random() * interval '30 days') AS t FROM {cust}) AS c
+        """, [connector.pk, team.pk, agent_ids, len(agent_ids)])
+        cursor.execute(f"""
+            INSERT INTO {msg} (conversation_id, direction, text, attachments, delivery_status, delivery_error, mentions,
+                               client_key, created_at)
+            SELECT c.id, CASE WHEN n = 2 THEN 'out' ELSE 'in' END, '第 ' || n || ' 条消息 for #' || c.id, '[]'::jsonb,
+                   CASE WHEN n = 2 THEN 'sent' ELSE 'received' END, '', '[]'::jsonb, '', c.last_message_at - (3 - n) * interval '1 minute'
+            FROM {conv} AS c CROSS JOIN generate_series(1, 3) AS n
+        """)
+        cursor.execute(f"ANALYZE {conv}; ANALYZE {msg}")
+    sample = list(Conversation.objects.order_by("?").values_list("id", flat=True)[:1000])
+    assert User.objects.filter(pk__in=agent_ids).count() == agents
+    return agent_ids, sample
+
+
+def sessions(agent_ids: list[int], host: str) -> list[str]:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    cookies = []
+    for user in User.objects.filter(pk__in=agent_ids):
+        client = Client(HTTP_HOST=host)
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        cookies.append(client.cookies["sessionid"].value)
+    return cookies
+
+
+class Poller(threading.Thread):
+    """One agent: every `interval` s, the list then a thread, with or without ETags."""
+
+    def __init__(self, port: int, host: str, cookie: str, conversations: list[int], *, conditional: bool,
+                 interval: float, seconds: float, paths: tuple[str, ...] | None = None) -> None:
+        super().__init__(daemon=True)
+        self.port, self.host, self.cookie, self.conversations = port, host, cookie, conversations
+        self.conditional, self.interval, self.seconds, self.paths = conditional, interval, seconds, paths
+        self.until = 0.0
+        self.timings: dict[str, list[float]] = {"list": [], "thread": [], "other": []}
+        self.statuses: dict[int, int] = {}
+        self.etags: dict[str, str] = {}
+
+    def get(self, connection: http.client.HTTPConnection, path: str, kind: str, *, record: bool = True) -> None:
+        headers = {"Host": self.host, "Cookie": f"sessionid={self.cookie}", "HX-Request": "true"}
+        if self.conditional and path in self.etags:
+            headers["If-None-Match"] = self.etags[path]
+        started = time.perf_counter()
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if record:
+            self.timings[kind].append((time.perf_counter() - started) * 1000)
+            self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
+        if response.getheader("ETag"):
+            self.etags[path] = response.getheader("ETag")
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        rng = random.Random(hash(self.cookie))
+        mine = rng.sample(self.conversations, min(5, len(self.conversations)))
+        # Warm-up (untimed): the agent's first load of each URL, as when the page opens.
+        try:
+            for path in self.paths or ("/inbox/list/?view=open", *(f"/inbox/c/{pk}/thread/" for pk in mine)):
+                self.get(connection, path, "other", record=False)
+        except (OSError, http.client.HTTPException) as error:
+            log(f"warm-up failed: {error!r}")
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        self.until = time.monotonic() + self.seconds
+        time.sleep(rng.random() * self.interval)  # agents do not poll in lockstep
+        while time.monotonic() < self.until:
+            tick = time.monotonic()
+            try:
+                if self.paths:
+                    for path in self.paths:
+                        self.get(connection, path, "other")
+                else:
+                    self.get(connection, "/inbox/list/?view=open", "list")
+                    self.get(connection, f"/inbox/c/{rng.choice(mine)}/thread/", "thread")
+            except (OSError, http.client.HTTPException) as error:
+                log(f"poll failed: {error!r}")
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            time.sleep(max(0.0, self.interval - (time.monotonic() - tick)))
+
+
+def poll_round(port: int, host: str, cookies: list[str], sample: list[int], *, conditional: bool, seconds: float,
+               interval: float, paths: tuple[str, ...] | None = None) -> dict[str, object]:
+    pollers = [Poller(port, host, cookie, sample, conditional=conditional, interval=interval, seconds=seconds, paths=paths)
+               for cookie in cookies]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        poller.join()
+    merged: dict[str, list[float]] = {"list": [], "thread": [], "other": []}
+    statuses: dict[int, int] = {}
+    for poller in pollers:
+        for kind, values in poller.timings.items():
+            merged[kind] += values
+        for status, n in poller.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    return {"timings": merged, "statuses": statuses}
+
+
+def naive_list(user_id: int, repeats: int) -> list[float]:
+    """OFFSET page + COUNT(*) per view + one customer query per row, in process."""
+    from customers.models import Customer
+    from engagement.inbox.models import Conversation
+
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        base = Conversation.objects.filter(status="open")
+        counts = [base.count(), base.filter(assignee_id=user_id).count(), base.filter(assignee__isnull=True).count(),
+                  Conversation.objects.filter(status="pending").count()]
+        rows = list(base.order_by("-last_message_at")[25:50])
+        names = [Customer.objects.get(pk=row.customer_id).display_name for row in rows]
+        assert counts and len(names) == len(rows)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def raw_list_sql(repeats: int) -> list[float]:
+    from django.db import connection
+
+    from engagement.inbox.models import Conversation
+
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    timings = []
+    with connection.cursor() as cursor:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            cursor.execute(f"SELECT id, customer_id, last_message_preview FROM {table} WHERE status = 'open' "
+                           f"ORDER BY last_message_at DESC, id DESC LIMIT 51")
+            cursor.fetchall()
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    return f"p50 {statistics.median(values):.1f} ms / p95 {percentile(values, 95):.1f} ms ({len(values):,} requests)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--agents", type=int, default=50, help="concurrent polling agents")
+    parser.add_argument("--seconds", type=float, default=30, help="duration of each polling round")
+    parser.add_argument("--interval", type=float, default=2.0, help="seconds between an agent's polls")
+    parser.add_argument("--web-workers", type=int, default=4)
+    args = parser.parse_args()
+    if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        sys.exit("set DATABASE_URL and REDIS_URL (a scratch database: a brand is created and dropped)")
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-inbox-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    log("migrating")
+    subprocess.run([sys.executable, "-m", "scrm", "migrate"], cwd=BASE_DIR, check=True, stdout=subprocess.DEVNULL)
+    setup_django()
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from scrm import tenancy
+
+    slug = f"bench-inbox-{int(time.time()) % 100000}"
+    brand = tenancy.provision_brand(name="Bench inbox", slug=slug, admin_username="bench", admin_email="bench@example.com",
+                                    admin_password="bench-Pass-4821").brand
+    host = tenancy.host_for(slug)
+    rows: list[tuple[str, str]] = []
+    web = None
+    try:
+        with tenant_context(brand):
+            log(f"generating {args.conversations:,} customers and conversations")
+            started = time.perf_counter()
+            agent_ids, sample = fill(args.conversations, args.agents)
+            log(f"generated in {time.perf_counter() - started:.1f} s")
+            cookies = sessions(agent_ids, host)
+            port = free_port()
+            web = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "scrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(args.web_workers), "--threads", "8", "--timeout", "120"],
+                cwd=BASE_DIR, env=dict(os.environ), stdout=open(tmp / "web.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            )
+            wait_for_port(port, web)
+            load = f"{args.agents} agents, every {args.interval:g} s"
+            log("round 1: conditional polling (ours)")
+            ours = poll_round(port, host, cookies, sample, conditional=True, seconds=args.seconds, interval=args.interval)
+            rows.append((f"ours: list poll with ETag ({load})", fmt(ours["timings"]["list"])))
+            rows.append((f"ours: thread poll with ETag ({load})", fmt(ours["timings"]["thread"])))
+            rows.append(("ours: answers by status", ", ".join(f"{k}: {v:,}" for k, v in sorted(ours["statuses"].items()))))
+            log("round 2: full renders")
+            full = poll_round(port, host, cookies, sample, conditional=False, seconds=args.seconds, interval=args.interval)
+            rows.append((f"full render: list, no ETag ({load})", fmt(full["timings"]["list"])))
+            rows.append((f"full render: thread, no ETag ({load})", fmt(full["timings"]["thread"])))
+            log("round 3: naive baseline and limits")
+            rows.append(("naive: OFFSET page + COUNT(*) ×4 + query per row (in process)", fmt(naive_list(agent_ids[0], 50))))
+            floor = poll_round(port, host, cookies, sample, conditional=False, seconds=min(args.seconds, 10),
+                               interval=args.interval / 2, paths=("/healthz",))
+            rows.append((f"limit: /healthz on the same server ({args.agents} clients, 2 req per {args.interval:g} s)",
+                         fmt(floor["timings"]["other"])))
+            rows.append(("limit: the list's SQL alone (psycopg)", fmt(raw_list_sql(200))))
+    finally:
+        if web is not None:
+            web.terminate()
+            web.wait(timeout=30)
+        connection.set_schema_to_public()
+        tenancy.drop_brand(brand)
+    width = max(len(name) for name, _ in rows)
+    print(f"\nInbox benchmark: {args.conversations:,} conversations, {args.agents} agents polling, {args.seconds:g} s per round")
+    print(f"{'measure'.ljust(width)} | figure")
+    print(f"{'-' * width}-+-{'-' * 40}")
+    for name, figure in rows:
+        print(f"{name.ljust(width)} | {figure}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Inbox reads: the filtered conversation list with its counts, one thread, the customer
+panel, and the cheap fingerprints the polling views answer 304 from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
+
+from customers.models import Customer, Order
+from engagement.inbox.models import AgentProfile, CannedReply, Conversation, Message, Team
+from engagement.inbox.routing import NEGATIVE_SENTIMENT
+from engagement.inbox.services import sla_at_risk_cutoff
+
+LIST_LIMIT = 50
+THREAD_LIMIT = 200
+STATUS = Conversation.Status
+ACTIVE = (STATUS.OPEN, STATUS.PENDING)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    view: str = "open"  # open | mine | unassigned | queue | pending | snoozed | resolved | all
+    team_id: int | None = None
+    channel: str = ""
+    sla_at_risk: bool = False
+    negative: bool = False
+    q: str = ""
+    before: int | None = None  # keyset: conversations older than this one
+
+
+def conversation_list(user: User, spec: InboxFilter, *, now: datetime | None = None) -> QuerySet[Conversation]:
+    rows = Conversation.objects.select_related("customer", "assignee", "team")
+    rows = _view(rows, user, spec.view)
+    if spec.team_id:
+        rows = rows.filter(team_id=spec.team_id)
+    if spec.channel:
+        rows = rows.filter(channel=spec.channel)
+    if spec.sla_at_risk:
+        rows = rows.filter(awaiting_since__isnull=False, first_response_due_at__lte=sla_at_risk_cutoff(now))
+    if spec.negative:
+        rows = rows.filter(sentiment__lte=NEGATIVE_SENTIMENT)
+    if spec.q:
+        rows = rows.filter(Q(customer__display_name__icontains=spec.q) | Q(last_message_preview__icontains=spec.q))
+    if spec.view == "queue":
+        return rows.order_by("-priority", "queued_at", "id")
+    if spec.before:
+        anchor = Conversation.objects.filter(pk=spec.before).values_list("last_message_at", flat=True).first()
+        if anchor:
+            rows = rows.filter(Q(last_message_at__lt=anchor) | Q(last_message_at=anchor, id__lt=spec.before))
+    return rows.order_by("-last_message_at", "-id")
+
+
+def _view(rows: QuerySet[Conversation], user: User, view: str) -> QuerySet[Conversation]:
+    if view == "mine":
+        return rows.filter(assignee=user, status__in=ACTIVE)
+    if view == "unassigned":
+        return rows.filter(assignee__isnull=True, status=STATUS.OPEN)
+    if view == "queue":
+        return rows.filter(assignee__isnull=True, queued_at__isnull=False, status=STATUS.OPEN)
+    if view in (STATUS.PENDING, STATUS.SNOOZED, STATUS.RESOLVED):
+        return rows.filter(status=view)
+    if view == "all":
+        return rows
+    return rows.filter(status=STATUS.OPEN)
+
+
+def inbox_counts(user: User, *, now: datetime | None = None) -> dict[str, int]:
+    """The sidebar counts, one aggregate query over active conversations."""
+    active = Conversation.objects.filter(status__in=ACTIVE)
+    return active.aggregate(
+        open=Count("id", filter=Q(status=STATUS.OPEN)),
+        mine=Count("id", filter=Q(assignee=user)),
+        unassigned=Count("id", filter=Q(assignee__isnull=True, status=STATUS.OPEN)),
+        queue=Count("id", filter=Q(assignee__isnull=True, queued_at__isnull=False, status=STATUS.OPEN)),
+        pending=Count("id", filter=Q(status=STATUS.PENDING)),
+        at_risk=Count("id", filter=Q(awaiting_since__isnull=False, first_response_due_at__lte=sla_at_risk_cutoff(now))),
+        negative=Count("id", filter=Q(sentiment__lte=NEGATIVE_SENTIMENT)),
+    )
+
+
+def inbox_fingerprint() -> str:
+    """Changes whenever any conversation does (one index-only read)."""
+    latest = Conversation.objects.aggregate(latest=Max("updated_at"))["latest"]
+    return latest.isoformat() if latest else "empty"
+
+
+def thread_fingerprint(conversation_id: int) -> str | None:
+    """Changes with the conversation and with the delivery state of its replies."""
+    row = Conversation.objects.filter(pk=conversation_id).values_list("version", "updated_at").first()
+    if row is None:
+        return None
+    deliveries = (
+        Message.objects.filter(conversation_id=conversation_id, outbound__isnull=False)
+        .values_list("outbound__status").annotate(n=Count("id")).order_by("outbound__status")
+    )
+    return f"{row[0]}-{row[1].timestamp()}-" + ".".join(f"{status}{n}" for status, n in deliveries)
+
+
+def conversation_for_agent(conversation_id: int) -> Conversation:
+    return Conversation.objects.select_related("customer", "connector", "assignee", "team").get(pk=conversation_id)
+
+
+def thread(conversation: Conversation) -> list[Message]:
+    """The latest messages, oldest first."""
+    latest = list(
+        conversation.messages.select_related("author", "outbound").order_by("-created_at", "-id")[:THREAD_LIMIT]
+    )
+    latest.reverse()
+    return latest
+
+
+@dataclass(frozen=True)
+class CustomerPanel:
+    customer: Customer
+    identities: list[Any]
+    tags: list[str]
+    orders: list[Order]
+    other_conversations: list[Conversation]
+
+
+def customer_panel(conversation: Conversation) -> CustomerPanel:
+    customer = conversation.customer
+    return CustomerPanel(
+        customer=customer,
+        identities=list(customer.identities.order_by("kind", "id")[:10]),
+        tags=list(customer.tags.values_list("name", flat=True)[:20]),
+        orders=list(customer.orders.order_by("-ordered_at")[:5]),
+        other_conversations=list(
+            Conversation.objects.filter(customer=customer).exclude(pk=conversation.pk).order_by("-last_message_at")[:10]
+        ),
+    )
+
+
+def assignable_agents() -> QuerySet[User]:
+    return User.objects.filter(is_active=True, agent_profile__isnull=False).select_related("agent_profile").order_by("username")
+
+
+def teams() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def canned_replies() -> QuerySet[CannedReply]:
+    return CannedReply.objects.order_by("title")
+
+
+def availability_of(user: User) -> str:
+    return AgentProfile.objects.filter(user=user).values_list("availability", flat=True).first() or AgentProfile.Availability.AWAY
+
+
+def is_overdue(conversation: Conversation, now: datetime | None = None) -> bool:
+    due = conversation.first_response_due_at
+    return conversation.awaiting_since is not None and due is not None and due <= (now or timezone.now())
