@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
-from channels import coordination, selectors
+from channels import coordination, hooks, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -104,20 +104,22 @@ _SCORE_SQL = """
 UPDATE {table} i SET sentiment = s.sentiment
   FROM unnest(%s::bigint[], %s::float8[]) AS s(id, sentiment)
  WHERE i.id = s.id AND i.sentiment IS NULL
+RETURNING i.id, i.sentiment
 """
 
 
 def score_sentiments(interaction_ids: Sequence[int]) -> int:
     """Score the named interactions that have scorable text and no sentiment yet: one
     SELECT, one UPDATE … FROM unnest. Idempotent (scored rows are skipped), so a task run
-    twice or a sweep overlapping a queued task costs time, not correctness. Returns the
+    twice or a sweep overlapping a queued task costs time, not correctness. Subscribers
+    (hooks.subscribe_sentiments) hear the new scores in the same transaction. Returns the
     number of interactions scored."""
     from customers.models import Interaction
 
     if not interaction_ids:
         return 0
     table = connection.ops.quote_name(Interaction._meta.db_table)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UNSCORED_SQL.format(table=table),
                        [MAX_SCORED_CHARS, list(interaction_ids), list(SCORED_LANGUAGES)])
         scored = [(pk, sentiment(text, language)) for pk, text, language in cursor.fetchall()]
@@ -125,7 +127,9 @@ def score_sentiments(interaction_ids: Sequence[int]) -> int:
         if not scored:
             return 0
         cursor.execute(_SCORE_SQL.format(table=table), [[pk for pk, _v in scored], [v for _pk, v in scored]])
-        return cursor.rowcount
+        written = cursor.fetchall()
+        hooks.publish_sentiments(written)
+        return len(written)
 
 
 def schedule_sentiment(interaction_ids: Sequence[int]) -> None:

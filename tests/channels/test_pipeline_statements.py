@@ -77,3 +77,26 @@ def test_language_is_set_inline_and_sentiment_is_left_for_the_follow_up_task(bra
     assert enrichment.score_sentiments(ids) == 0
     scored = dict(Interaction.objects.values_list("language", "sentiment"))
     assert scored["en"] > 0.5 and scored["zh"] < 0
+
+
+def test_late_sentiment_reaches_the_conversation_the_message_opened(brand, hook_client):
+    from channels import enrichment
+    from channels.sandboxes import deliveries as wechat_deliveries
+    from engagement.inbox.models import Conversation
+    from tests.channels.conftest import post
+
+    # given a WeChat message that opened a conversation before its sentiment was known
+    connector = make_connector("wechat_oa")
+    delivery = wechat_deliveries.wechat_text(
+        token="wechat-token", appid="wx1234567890", original_id="gh_brand", openid="o_angry", text="客服态度很差，太失望了",
+        msg_id=4242, encoding_aes_key=connector.secret("encoding_aes_key"),
+    )
+    assert post(hook_client, connector, delivery).status_code == 200
+    pipeline.process_pending_batch()
+    conversation = Conversation.objects.get()
+    assert conversation.sentiment is None
+    # when the follow-up scores it
+    enrichment.score_sentiments(list(Interaction.objects.values_list("id", flat=True)))
+    # then the conversation's mood carries the score
+    conversation.refresh_from_db()
+    assert conversation.sentiment == round(Interaction.objects.get().sentiment, 4) < 0
