@@ -10,11 +10,13 @@ events and orders API), 5 % redelivered, over N/10 customers, from a loopback lo
 generator. Figures, in one run (STYLE.md 13):
 
 1. accept: webhooks/s and ack latency p50/p99 with no worker running (pure accept path);
-2. drain: the stored backlog processed onto profiles by 1 and by 2 workers (events/s);
-3. live end to end: traffic and workers at once, 1 and 2 workers (events/s, lag p95 from
-   a delivery's receipt to its row being done);
+2. drain: the stored backlog processed onto profiles by 1 and by 2 ingest workers
+   (events/s), then the sentiment follow-up (analytics queue) on its own worker (texts/s);
+3. live end to end: traffic and workers (ingest and analytics) at once, 1 and 2 workers
+   (events/s, lag p95 from a delivery's receipt to its row being done, and how long after
+   the last profile write the last sentiment lands);
 4. naive baseline: one event at a time through the ORM (get_or_create per identity and
-   interaction, aggregates per customer), in process — no broker cost, so it flatters
+   interaction, sentiment inline, aggregates per customer), in process — no broker cost, so it flatters
    the naive path;
 5. hardware limit: COPY of the same interaction rows into a scratch table.
 
@@ -67,13 +69,13 @@ def setup_django() -> None:
 
 
 class Worker:
-    def __init__(self, concurrency: int, log_path: Path) -> None:
+    def __init__(self, concurrency: int, log_path: Path, *, queues: str = "ingest,default") -> None:
         self.log_path = log_path
         self.out = open(log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "INFO", "-Q", "ingest,default",
+            [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "INFO", "-Q", queues,
              "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"bench-{os.getpid()}-{concurrency}@%h"],
+             "-n", f"bench-{os.getpid()}-{queues.split(',')[0]}-{concurrency}@%h"],
             cwd=BASE_DIR, env=dict(os.environ), stdout=self.out, stderr=subprocess.STDOUT,
         )
 
@@ -121,6 +123,22 @@ def interactions() -> int:
     return Interaction.objects.count()
 
 
+def unscored() -> int:
+    from channels.enrichment import SCORED_LANGUAGES
+    from customers.models import Interaction
+
+    return Interaction.objects.filter(sentiment__isnull=True, language__in=SCORED_LANGUAGES).exclude(text="").count()
+
+
+def wait_scored(timeout: float) -> float:
+    started = time.perf_counter()
+    while unscored():
+        if time.perf_counter() - started > timeout:
+            sys.exit("sentiment did not catch up in time")
+        time.sleep(0.2)
+    return time.perf_counter() - started
+
+
 def kick() -> None:
     from channels import services
 
@@ -143,7 +161,7 @@ def naive_pipeline(raw_ids: list[int]) -> int:
     from django.db import transaction
 
     from channels.adapters import adapter_for
-    from channels.enrichment import enrich
+    from channels.enrichment import enrich, sentiment
     from channels.models import RawEvent
     from customers.models import Customer, Identity, Interaction
     from customers.services import refresh_customer_aggregates
@@ -154,6 +172,7 @@ def naive_pipeline(raw_ids: list[int]) -> int:
             raw = RawEvent.objects.select_related("connector").get(pk=raw_id)
             for event in adapter_for(raw.connector.kind).parse(raw.connector, raw).events:
                 enrich([event])
+                event.sentiment = sentiment(event.text, event.language) if event.text else None
                 claim = event.claim.identities[0]
                 identity = Identity.objects.filter(kind=claim.kind, scope=claim.scope, value=claim.value).first()
                 if identity is None:
@@ -255,6 +274,14 @@ def main() -> None:
                 made = interactions()
                 rows.append((f"drain: {stored:,} stored deliveries onto profiles, {workers} worker(s)",
                              f"{stored / seconds:,.0f} events/s ({made:,} interactions, {expected:,} expected)"))
+                # 2b. the sentiment follow-up (analytics queue), on its own worker afterwards
+                waiting = unscored()
+                analytics = Worker(workers, tmp / f"analytics{workers}.log", queues="analytics")
+                analytics.wait_ready()
+                time.sleep(2 * workers)
+                seconds = wait_scored(timeout=3600)
+                rows.append((f"sentiment follow-up: {waiting:,} texts scored, {workers} worker(s)",
+                             f"{waiting / seconds:,.0f} texts/s"))
                 # 3. live end to end with the worker(s) running
                 reset_brand_data()
                 planned = list(plan_traffic(connectors, events=args.events, customers=customers, seed=10 + workers))
@@ -262,10 +289,13 @@ def main() -> None:
                 report = send_all(sender, planned, concurrency=args.concurrency)
                 wait_drained(timeout=3600)
                 total = time.perf_counter() - started
-                rows.append((f"live: webhook → profile, {workers} worker(s)",
+                rows.append((f"live: webhook → profile, {workers} worker(s) (+ analytics worker)",
                              f"{interactions() / total:,.0f} events/s; ack p50 {report.median_ms:.1f} ms, p99 "
                              f"{report.percentile(99):.1f} ms; lag p95 {lag_p95_seconds():.2f} s"))
+                behind = wait_scored(timeout=3600)
+                rows.append((f"live: sentiment complete after the last profile write, {workers} worker(s)", f"{behind:.1f} s"))
                 worker.stop()
+                analytics.stop()
             # 4. naive baseline over stored deliveries
             reset_brand_data()
             naive_n = args.naive_events or min(args.events, 2000)

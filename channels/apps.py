@@ -5,7 +5,8 @@ class ChannelsConfig(AppConfig):
     name = "channels"
 
     def ready(self) -> None:
-        from channels import customer_data
+        from channels import connector_lookup, customer_data
 
         customer_data.register()
+        connector_lookup.connect_signals()
         from channels import polling  # noqa: F401 - registers the polling Celery tasks

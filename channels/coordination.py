@@ -7,15 +7,27 @@ is down a webhook still stores its event and answers 200; the sweeper enqueues i
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 
 import redis
 from django.conf import settings
+from django.db import connection
 from django_tenants.cache import make_key
 
 logger = logging.getLogger(__name__)
 
 SCHEDULED_TTL_SECONDS = 30
+# A webhook process that asked for a batch this recently does not ask again (one Redis
+# round trip saved per webhook under load). Safe because the task, after releasing the
+# flag, waits SETTLE_SECONDS before its last look: a row whose webhook skipped asking was
+# committed less than CLAIM_EVERY_SECONDS after that process's previous ask, which either
+# enqueued a task or found the flag held by one that had not yet released it; so the row
+# is committed before that task's last look.
+CLAIM_EVERY_SECONDS = 0.05
+SETTLE_SECONDS = 2 * CLAIM_EVERY_SECONDS
+
+_last_asked: dict[str, float] = {}
 
 
 @lru_cache(maxsize=1)
@@ -52,8 +64,38 @@ def claim_schedule() -> bool:
         return False
 
 
+def asked_recently() -> bool:
+    """True if this process asked for a batch for this brand within CLAIM_EVERY_SECONDS;
+    otherwise records that it is asking now and returns False."""
+    now = time.monotonic()
+    brand = connection.schema_name
+    if now - _last_asked.get(brand, float("-inf")) < CLAIM_EVERY_SECONDS:
+        return True
+    _last_asked[brand] = now
+    return False
+
+
 def release_schedule() -> None:
     try:
         _client().delete(_key("scheduled"))
     except redis.RedisError:
         pass
+
+
+@lru_cache(maxsize=1)
+def _broker() -> redis.Redis:
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis+socket://"):  # kombu's spelling of a Unix-socket URL
+        path, _sep, query = url[len("redis+socket://"):].partition("?")
+        db = dict(part.split("=", 1) for part in query.split("&") if "=" in part).get("virtual_host", "0")
+        return redis.Redis(unix_socket_path=path, db=int(db), socket_connect_timeout=0.25, socket_timeout=0.5)
+    return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.5)
+
+
+def analytics_queue_busy() -> bool:
+    """True when the analytics queue holds messages (or Redis cannot say): the sentiment
+    sweep then waits, since queued tasks will do its work."""
+    try:
+        return bool(_broker().llen("analytics"))
+    except redis.RedisError:
+        return True

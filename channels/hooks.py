@@ -50,3 +50,23 @@ def publish(interactions: Sequence[NewInteraction]) -> None:
         return
     for callback in list(_subscribers):
         callback(interactions)
+
+
+# Sentiment is scored after the batch (channels.enrichment): subscribers that keep a copy
+# (conversations, mentions) hear the scores here, as (interaction id, sentiment) pairs,
+# inside the transaction that writes them to the interactions.
+SentimentSubscriber = Callable[[Sequence[tuple[int, float]]], None]
+_sentiment_subscribers: list[SentimentSubscriber] = []
+
+
+def subscribe_sentiments(callback: SentimentSubscriber) -> SentimentSubscriber:
+    if callback not in _sentiment_subscribers:
+        _sentiment_subscribers.append(callback)
+    return callback
+
+
+def publish_sentiments(scores: Sequence[tuple[int, float]]) -> None:
+    if not scores:
+        return
+    for callback in list(_sentiment_subscribers):
+        callback(scores)

@@ -2,9 +2,12 @@
 
 One micro-batch is one transaction: claim rows (FOR UPDATE SKIP LOCKED, so workers never
 share a row), parse, resolve identities in bulk, insert interactions / orders / consents
-idempotently, enrich, fan out, refresh aggregates, mark the rows done. A worker killed
-mid-batch aborts the transaction, so its rows are pending again and nothing half-written
-remains; a re-run inserts nothing twice (ON CONFLICT DO NOTHING on the external ids).
+idempotently, detect language, fan out, count the new interactions into the profiles'
+aggregates, mark the rows done. Sentiment is scored after the commit by a task on the
+analytics queue (channels.enrichment), so the slow scorer never holds a batch back.
+A worker killed mid-batch aborts the transaction, so its rows are pending again and
+nothing half-written remains; a re-run inserts nothing twice (ON CONFLICT DO NOTHING on
+the external ids).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -24,7 +28,7 @@ from channels.events import InboundEvent
 from channels.identities import VIA_IDENTITY, identity_ref, resolve_claims
 from channels.models import Connector, RawEvent
 from customers.models import Consent, Interaction, Order
-from customers.services import refresh_customer_aggregates
+from customers.services import add_interactions_to_aggregates, refresh_customer_aggregates
 
 logger = logging.getLogger(__name__)
 
@@ -71,17 +75,20 @@ def _process(limit: int, *, claimed: list[int] | None = None, only_id: int | Non
         pending = RawEvent.objects.select_for_update(skip_locked=True, of=("self",)).filter(status=RawEvent.Status.PENDING)
         if only_id is not None:
             pending = pending.filter(pk=only_id)
-        raws = list(pending.select_related("connector").order_by("id")[:limit])
+        raws = list(pending.order_by("id")[:limit])
         if claimed is not None:
             claimed.extend(raw.pk for raw in raws)
         result.claimed = len(raws)
         if not raws:
             return result
+        # One instance per connector, not per row: its secrets are decrypted once a batch.
+        connectors = Connector.objects.in_bulk({raw.connector_id for raw in raws})
         events: list[tuple[RawEvent, InboundEvent]] = []
         outcome: dict[int, tuple[str, str, list[str]]] = {}
         for raw in raws:
+            connector = connectors[raw.connector_id]
             try:
-                parsed = adapter_for(raw.connector.kind).parse(raw.connector, raw)
+                parsed = adapter_for(connector.kind).parse(connector, raw)
             except (Rejected, NoAdapter, KeyError, ValueError, TypeError, AttributeError) as error:
                 # Deterministic: the same bytes fail the same way, so no retry.
                 outcome[raw.pk] = (RawEvent.Status.FAILED, f"parse: {type(error).__name__}: {error}", [])
@@ -99,17 +106,24 @@ def _process(limit: int, *, claimed: list[int] | None = None, only_id: int | Non
 
 def _apply(events: list[tuple[RawEvent, InboundEvent]]) -> int:
     customer_ids = resolve_claims([event.claim for _raw, event in events])
-    enrichment.enrich([event for _raw, event in events])
+    enrichment.enrich([event for _raw, event in events])  # language only; sentiment follows
     with_customer = [(raw, event, customer_id) for (raw, event), customer_id in zip(events, customer_ids, strict=True)]
     new = _insert_interactions([row for row in with_customer if row[1].kind])
     new_keys = {(item.channel, item.external_id) for item in new}
-    _upsert_orders([(event, customer_id) for _raw, event, customer_id in with_customer if event.order])
+    with_orders = [(event, customer_id) for _raw, event, customer_id in with_customer if event.order]
+    _upsert_orders(with_orders)
     _record_consents([
         (event, customer_id) for _raw, event, customer_id in with_customer
         if event.consent and (event.channel, event.external_id) in new_keys
     ])
     hooks.publish(new)
-    refresh_customer_aggregates(customer_ids=set(customer_ids))
+    # Only what is new is counted in: the cost follows the batch, not the customers' history.
+    add_interactions_to_aggregates(interactions=[(i.customer_id, i.channel, i.kind, i.occurred_at) for i in new])
+    if with_orders:  # orders are rare next to messages; their figures are recomputed
+        refresh_customer_aggregates(customer_ids={customer_id for _event, customer_id in with_orders})
+    unscored = [i.id for i in new if enrichment.needs_sentiment(text=i.text, language=i.language, sentiment=i.sentiment)]
+    if unscored:
+        transaction.on_commit(partial(enrichment.schedule_sentiment, unscored))
     return len(new)
 
 
@@ -204,13 +218,24 @@ def _mark(raws: list[RawEvent], outcome: dict[int, tuple[str, str, list[str]]]) 
     latest: dict[int, datetime] = {}
     for raw in raws:
         latest[raw.connector_id] = max(latest.get(raw.connector_id, raw.received_at), raw.received_at)
-    errors = {raw.connector_id: outcome[raw.pk][1] for raw in raws if outcome[raw.pk][0] == RawEvent.Status.FAILED}
-    now = timezone.now()
-    for connector_id, at in sorted(latest.items()):  # one lock order: no deadlocks
-        fields: dict[str, object] = {"last_event_at": at}
-        if connector_id in errors:
-            fields |= {"last_error": errors[connector_id][:2000], "last_error_at": now}
-        Connector.objects.filter(pk=connector_id).update(**fields)
+    errors = {raw.connector_id: outcome[raw.pk][1][:2000] for raw in raws if outcome[raw.pk][0] == RawEvent.Status.FAILED}
+    connector_ids = sorted(latest)  # one lock order: no deadlocks
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CONNECTOR_SQL.format(table=connection.ops.quote_name(Connector._meta.db_table)),
+            [timezone.now(), connector_ids, [latest[pk] for pk in connector_ids],
+             [errors.get(pk) for pk in connector_ids]],
+        )
+
+
+_CONNECTOR_SQL = """
+UPDATE {table} c
+   SET last_event_at = GREATEST(c.last_event_at, u.at),
+       last_error = COALESCE(u.error, c.last_error),
+       last_error_at = CASE WHEN u.error IS NULL THEN c.last_error_at ELSE %s END
+  FROM (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[]) AS u(id, at, error) ORDER BY id) u
+ WHERE c.id = u.id
+"""
 
 
 def _record_failure(raw_id: int, error: Exception) -> None:

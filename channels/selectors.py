@@ -9,10 +9,23 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from channels.models import Connector, OutboundMessage, RawEvent
+from customers.models import Interaction
 
 
 def pending_backlog_at_least(n: int) -> bool:
     return RawEvent.objects.filter(status=RawEvent.Status.PENDING).order_by("id")[n - 1 : n].exists()
+
+
+def unscored_interaction_ids(*, window: int, languages: tuple[str, ...]) -> list[int]:
+    """Ids among the latest `window` interactions (a primary-key range scan, so the cost
+    is bounded whatever the table's size) with scorable text and no sentiment yet."""
+    latest = Interaction.objects.order_by("-id").values_list("id", flat=True).first()
+    if latest is None:
+        return []
+    return list(
+        Interaction.objects.filter(id__gt=latest - window, sentiment__isnull=True, language__in=languages)
+        .exclude(text="").order_by("id").values_list("id", flat=True)
+    )
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,17 @@ def store_raw_event(
     """Commit the delivery (once per dedupe key), then ask for a processing batch.
 
     Returns False for a redelivery we already hold. The row is committed before this
-    returns, so the caller's 200 is never sent for an event that could still be lost.
+    returns, so the caller's 200 is never sent for an event that could still be lost: the
+    one INSERT runs in autocommit (one round trip, no BEGIN/COMMIT), or, when the caller
+    holds a transaction, commits with it and the batch is asked for after that commit.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             _STORE_SQL.format(table=connection.ops.quote_name(RawEvent._meta.db_table)),
             [connector.pk, timezone.now(), Jsonb(dict(headers)), Jsonb(dict(query or {})), body, dedupe_key[:200]],
         )
         is_new = cursor.fetchone() is not None
-        transaction.on_commit(schedule_processing)
+    transaction.on_commit(schedule_processing_soon)  # at once in autocommit
     return is_new
 
 
@@ -46,6 +48,12 @@ VALUES (%s, %s, %s, %s, %s, %s, 'pending', 0, '', '[]'::jsonb)
 ON CONFLICT (connector_id, dedupe_key) DO NOTHING
 RETURNING id
 """
+
+
+def schedule_processing_soon() -> None:
+    """`schedule_processing`, unless this process asked moments ago (coordination)."""
+    if not coordination.asked_recently():
+        schedule_processing()
 
 
 def schedule_processing() -> None:

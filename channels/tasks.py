@@ -1,7 +1,8 @@
-"""Thin Celery entry points for the ingestion pipeline (queue `ingest`)."""
+"""Thin Celery entry points for the ingestion pipeline (queue `ingest`; sentiment on `analytics`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery.signals import worker_process_init
@@ -28,6 +29,7 @@ def process_events_task() -> int:
         # Drained: let the next webhook schedule a batch, then look once more for rows
         # committed between our claim and the release.
         coordination.release_schedule()
+        time.sleep(coordination.SETTLE_SECONDS)  # see coordination.CLAIM_EVERY_SECONDS
         claimed = pipeline.process_pending_batch().claimed
         processed += claimed
     if claimed >= pipeline.BATCH_SIZE and not chained:
@@ -35,8 +37,15 @@ def process_events_task() -> int:
     return processed
 
 
+@brand_task(acks_late=True, queue="analytics")
+def score_sentiment_task(interaction_ids: list[int]) -> int:
+    """Fill in sentiment for interactions the pipeline wrote without it (idempotent)."""
+    return enrichment.score_sentiments(interaction_ids)
+
+
 @brand_task(acks_late=True)
 def sweep_pending_events_task() -> int:
+    enrichment.requeue_unscored()
     return services.requeue_stale_pending()
 
 

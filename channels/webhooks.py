@@ -15,7 +15,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from channels import coordination, services
+from channels import connector_lookup, coordination, services
 from channels.adapters import NoAdapter, Rejected, adapter_for
 from channels.adapters.base import KEPT_HEADERS
 from channels.adapters.web_api import item_errors_response
@@ -31,7 +31,7 @@ DEFAULT_RATE_PER_SECOND = 500
 @csrf_exempt
 @public_view
 def webhook(request: HttpRequest, webhook_token: str) -> HttpResponse:
-    connector = Connector.objects.filter(webhook_token=webhook_token, enabled=True).first()
+    connector = connector_lookup.enabled_connector(token=webhook_token)
     if connector is None:
         raise Http404
     try:
@@ -62,7 +62,7 @@ def _api(request: HttpRequest, kind: str) -> HttpResponse:
         return HttpResponse(status=405, headers={"Allow": "POST"})
     scheme, _sep, key = request.headers.get("Authorization", "").partition(" ")
     connector = (
-        Connector.objects.filter(kind=kind, webhook_token=key.strip(), enabled=True).first()
+        connector_lookup.enabled_connector(token=key.strip(), kind=kind)
         if scheme.lower() == "bearer" and key.strip() else None
     )
     if connector is None:

@@ -129,3 +129,72 @@ def refresh_customer_aggregates(
             cursor.execute("SELECT set_config('work_mem', '256MB', true)")
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+_ADD_ACTIVITY_SQL = """
+WITH batch AS (
+    SELECT * FROM unnest(%(customers)s::bigint[], %(channels)s::text[], %(kinds)s::text[], %(at)s::timestamptz[])
+        AS b(customer_id, channel, kind, occurred_at)
+), activity AS (
+    SELECT customer_id, channel,
+           count(*) FILTER (WHERE occurred_at >= %(now)s - interval '7 days') AS d7,
+           count(*) FILTER (WHERE occurred_at >= %(now)s - interval '30 days') AS d30,
+           count(*) FILTER (WHERE occurred_at >= %(now)s - interval '90 days') AS d90,
+           min(occurred_at) AS first_at,
+           max(occurred_at) AS last_at
+      FROM batch
+     WHERE kind <> ALL(%(outbound)s)
+     GROUP BY customer_id, channel
+), delta AS (
+    SELECT customer_id,
+           COALESCE(jsonb_object_agg(channel, jsonb_build_object('7', d7, '30', d30, '90', d90))
+                        FILTER (WHERE d90 > 0), '{{}}'::jsonb) AS counts,
+           sum(d30) AS d30,
+           min(first_at) AS first_at,
+           max(last_at) AS last_at
+      FROM activity
+     GROUP BY customer_id
+), locked AS (
+    -- One lock order for every worker: overlapping batches wait, never deadlock here.
+    SELECT c.id FROM {customer} c WHERE c.id IN (SELECT customer_id FROM delta) ORDER BY c.id FOR UPDATE
+)
+UPDATE {customer} c
+   SET interaction_counts = c.interaction_counts || COALESCE((
+           SELECT jsonb_object_agg(n.key, jsonb_build_object(
+                      '7', COALESCE((c.interaction_counts -> n.key ->> '7')::int, 0) + (n.value ->> '7')::int,
+                      '30', COALESCE((c.interaction_counts -> n.key ->> '30')::int, 0) + (n.value ->> '30')::int,
+                      '90', COALESCE((c.interaction_counts -> n.key ->> '90')::int, 0) + (n.value ->> '90')::int))
+             FROM jsonb_each(d.counts) n), '{{}}'::jsonb),
+       total_interactions_30d = c.total_interactions_30d + d.d30,
+       first_seen_at = LEAST(c.first_seen_at, d.first_at),
+       last_seen_at = GREATEST(c.last_seen_at, d.last_at)
+  FROM delta d JOIN locked l ON l.id = d.customer_id
+ WHERE c.id = d.customer_id
+"""
+
+
+def add_interactions_to_aggregates(
+    *, interactions: Iterable[tuple[int, str, str, datetime]], now: datetime | None = None
+) -> int:
+    """Count newly recorded interactions (customer id, channel, kind, occurred_at) into
+    their customers' aggregates, in one statement, without reading older interactions.
+
+    The ingestion pipeline's cheap path: a batch costs what it holds, not what its
+    customers did before. It adds exactly what `refresh_customer_aggregates` would for
+    these rows at `now`; what it cannot do is age older activity out of the 7/30/90-day
+    windows, which the periodic full refresh does. Increments are computed from the row
+    being updated (not a snapshot), so concurrent batches for one customer both count.
+    Orders are not counted here: callers refresh customers whose orders changed.
+    Returns the number of customers updated."""
+    rows = list(interactions)
+    if not rows:
+        return 0
+    params = {
+        "customers": [row[0] for row in rows], "channels": [row[1] for row in rows],
+        "kinds": [row[2] for row in rows], "at": [row[3] for row in rows],
+        "now": now or timezone.now(), "outbound": sorted(str(kind) for kind in OUTBOUND_INTERACTION_KINDS),
+    }
+    sql = _ADD_ACTIVITY_SQL.format(customer=connection.ops.quote_name(Customer._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

@@ -10,6 +10,7 @@ class EngagementConfig(AppConfig):
         from engagement.inbox import (
             mentions,
             privacy,
+            sentiment,
             tasks,  # noqa: F401 - registers the inbox's Celery tasks
         )
         from engagement.inbox import services as inbox
@@ -22,6 +23,7 @@ class EngagementConfig(AppConfig):
         privacy.register()
         hooks.subscribe(inbox.record_inbound_messages)
         hooks.subscribe(mentions.record_mentions)
+        hooks.subscribe_sentiments(sentiment.record_scored_sentiment)
 
         from engagement.campaigns import wiring as campaign_wiring
 

@@ -7,6 +7,7 @@ no long countdowns (the database schedules, the sweeper re-enqueues).
 
 import os
 
+from celery.schedules import crontab
 from kombu import Queue
 from tenant_schemas_celery.app import CeleryApp
 
@@ -22,6 +23,12 @@ app.conf.task_routes = {
     "segments.tasks.*": {"queue": "analytics"},
 }
 app.conf.beat_schedule = {
+    # Nightly: every customer's windowed counts aged (ingestion only ever adds).
+    "customer-aggregates-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": crontab(hour=3, minute=17),
+        "args": ("customers.tasks.refresh_all_aggregates_task",),
+    },
     "worker-heartbeat": {
         "task": "scrm.tasks.record_worker_heartbeat_task",
         "schedule": 10.0,

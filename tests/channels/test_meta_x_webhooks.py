@@ -2,7 +2,7 @@
 
 import json
 
-from channels import hooks, pipeline, signatures
+from channels import enrichment, hooks, pipeline, signatures
 from channels.models import RawEvent
 from channels.sandboxes import deliveries
 from customers.models import Identity, Interaction
@@ -37,6 +37,7 @@ def test_a_batched_messenger_delivery_yields_one_interaction_per_message_and_red
         pipeline.process_pending_batch()
     finally:
         hooks.unsubscribe(callback)
+    enrichment.score_sentiments(list(Interaction.objects.values_list("id", flat=True)))  # the follow-up task's work
     # then two interactions, scoped PSIDs, English sentiment, and subscribers heard of both
     texts = dict(Interaction.objects.values_list("external_id", "text"))
     assert texts == {"mid:m_1": "Where is my order?", "mid:m_2": "I love it, thanks!"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from channels import pipeline, signatures
+from channels import enrichment, pipeline, signatures
 from channels.models import RawEvent
 from channels.sandboxes import deliveries
 from customers.models import Consent, Identity, Interaction
@@ -37,6 +37,7 @@ def test_a_text_message_lands_on_the_customers_timeline_once_though_delivered_th
         assert response.status_code == 200 and response.content == b"success"
     assert RawEvent.objects.count() == 1
     pipeline.process_pending_batch()
+    enrichment.score_sentiments(list(Interaction.objects.values_list("id", flat=True)))  # the follow-up task's work
     # then one interaction, on the customer known by the OpenID scoped to the account
     interaction = Interaction.objects.get()
     assert interaction.text == "你好，我想问一下订单" and interaction.kind == "message_in"

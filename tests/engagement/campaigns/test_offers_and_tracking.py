@@ -24,7 +24,12 @@ from engagement.campaigns.models import (
     Vote,
 )
 from tests.customers.factories import CustomerFactory, OrderFactory
-from tests.engagement.campaigns.helpers import campaign_for, segment_of, wechat_connector, wechat_customer
+from tests.engagement.campaigns.helpers import (
+    campaign_for,
+    segment_of,
+    wechat_connector,
+    wechat_customer,
+)
 
 
 def _sent(campaign):  # noqa: ANN001, ANN202
