@@ -45,7 +45,9 @@ def over_rate_limit(connector_id: int, *, per_second: int) -> bool:
     """Fixed one-second window per connector. True when this request is over the limit."""
     try:
         pipe = _client().pipeline(transaction=False)
-        key = _key(f"rate:{connector_id}")
+        # One key per wall-clock second: a true one-second window (a single key that
+        # expires two seconds after its first hit would allow the limit per two seconds).
+        key = _key(f"rate:{connector_id}:{int(time.time())}")
         pipe.incr(key)
         pipe.expire(key, 2, nx=True)
         count, _expiry = pipe.execute()

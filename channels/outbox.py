@@ -77,6 +77,7 @@ def _request_delivery() -> None:
 
 @dataclass
 class DeliveryReport:
+    claimed: int = 0
     sent: int = 0
     failed: int = 0
     retrying: int = 0
@@ -92,7 +93,7 @@ def deliver_due_messages(*, limit: int = CLAIM_SIZE) -> DeliveryReport:
             .select_related("connector").order_by("next_attempt_at", "id")[:limit]
         )
         OutboundMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(status=OutboundMessage.Status.SENDING)
-    report = DeliveryReport()
+    report = DeliveryReport(claimed=len(claimed))
     for message in claimed:
         outcome = _deliver(message)
         if outcome == "sent":
@@ -102,6 +103,12 @@ def deliver_due_messages(*, limit: int = CLAIM_SIZE) -> DeliveryReport:
         else:
             report.failed += 1
     return report
+
+
+def has_due_messages() -> bool:
+    return OutboundMessage.objects.filter(
+        status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=timezone.now()
+    ).exists()
 
 
 def _deliver(message: OutboundMessage) -> str:

@@ -51,9 +51,14 @@ def sweep_pending_events_task() -> int:
 
 @brand_task(acks_late=True)
 def deliver_outbound_task() -> int:
+    """Deliver one claim of due rows; while a full claim was taken and more rows are due
+    now, ask for the next claim at once instead of waiting for the sweeper."""
     from channels import outbox
 
-    return outbox.deliver_due_messages().sent
+    report = outbox.deliver_due_messages()
+    if report.claimed >= outbox.CLAIM_SIZE and outbox.has_due_messages():
+        deliver_outbound_task.delay()
+    return report.sent
 
 
 @brand_task(acks_late=True)

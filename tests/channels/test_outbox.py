@@ -130,3 +130,15 @@ def test_an_answer_that_is_not_wechats_is_never_counted_as_sent(brand, wechat_sa
     outbox.deliver_due_messages()
     message.refresh_from_db()
     assert message.status == "failed" and message.error_code == "http-404"
+
+
+def test_the_send_rate_is_a_one_second_window(brand, monkeypatch):
+    from channels import coordination
+
+    clock = [1_900_000_000.2]
+    monkeypatch.setattr(coordination.time, "time", lambda: clock[0])
+    within_first_second = [coordination.over_rate_limit(-999_001, per_second=3) for _ in range(4)]
+    clock[0] += 1.0  # the next second: a fresh allowance, not the rest of a two-second window
+    next_second = [coordination.over_rate_limit(-999_001, per_second=3) for _ in range(4)]
+    assert within_first_second == [False, False, False, True]
+    assert next_second == [False, False, False, True]
