@@ -50,9 +50,14 @@ def test_build_a_nested_segment_watch_the_count_and_see_members(page: Page, live
     nested.get_by_test_id("group-match").select_option("any")
     nested.get_by_test_id("condition-field").select_option("orders_count")
     expect(nested.get_by_test_id("condition-op")).to_have_value("eq")
-    nested.get_by_test_id("condition-op").select_option("gte")
-    page.wait_for_load_state("networkidle")  # the builder re-renders the value widget for the operator
+    # Choosing the operator re-renders the whole builder (a new value widget): wait for that
+    # response and its swap, or the typed value can land in the widget about to be replaced.
+    with page.expect_response(lambda response: "/segments/builder/" in response.url):
+        nested.get_by_test_id("condition-op").select_option("gte")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    expect(nested.get_by_test_id("condition-op")).to_have_value("gte")
     nested.get_by_test_id("condition-value").fill("1")
+    expect(nested.get_by_test_id("condition-value")).to_have_value("1")
     expect(count).to_have_text("1")
 
     # save: the detail page lists the one member
