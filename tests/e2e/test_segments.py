@@ -46,15 +46,20 @@ def test_build_a_nested_segment_watch_the_count_and_see_members(page: Page, live
     # add a nested "any of" group holding "number of paid orders at least 1"
     page.get_by_test_id("add-group").first.click()
     expect(page.get_by_test_id("rule-group")).to_have_count(2)
+    idle = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    page.wait_for_function(idle)
     nested = page.get_by_test_id("rule-group").nth(1)
     nested.get_by_test_id("group-match").select_option("any")
-    nested.get_by_test_id("condition-field").select_option("orders_count")
+    # Choosing a field or an operator re-renders the whole builder (new widgets): wait for
+    # each response and its swap before the next step, or a step lands on a widget about
+    # to be replaced.
+    with page.expect_response(lambda response: "/segments/builder/" in response.url):
+        nested.get_by_test_id("condition-field").select_option("orders_count")
+    page.wait_for_function(idle)
     expect(nested.get_by_test_id("condition-op")).to_have_value("eq")
-    # Choosing the operator re-renders the whole builder (a new value widget): wait for that
-    # response and its swap, or the typed value can land in the widget about to be replaced.
     with page.expect_response(lambda response: "/segments/builder/" in response.url):
         nested.get_by_test_id("condition-op").select_option("gte")
-    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.wait_for_function(idle)
     expect(nested.get_by_test_id("condition-op")).to_have_value("gte")
     nested.get_by_test_id("condition-value").fill("1")
     expect(nested.get_by_test_id("condition-value")).to_have_value("1")
