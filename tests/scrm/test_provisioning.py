@@ -41,3 +41,33 @@ def test_brand_data_stays_in_its_own_schema(db, brands):
 def test_slug_maps_to_a_schema_one_to_one():
     assert tenancy.schema_for("a-b") == "b_a_b"
     assert tenancy.schema_for("ab") != tenancy.schema_for("a-b")
+
+
+def _clone_function_rows() -> list[tuple[int, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.oid::int, p.xmin::text FROM pg_proc p"
+            " WHERE p.pronamespace = 'public'::regnamespace AND p.proname = 'clone_schema'"
+        )
+        return sorted(cursor.fetchall())
+
+
+def test_clone_function_is_created_once_and_again_only_when_missing(db, brands):
+    # given one brand provisioned, which installs the clone function
+    tenancy.provision_brand(name="First", slug="clone-one", admin_username="a", admin_email="a@example.com",
+                            admin_password="Str0ng-pass!")
+    installed = _clone_function_rows()
+    assert installed
+    # when another brand is provisioned on the same connection
+    tenancy.provision_brand(name="Second", slug="clone-two", admin_username="a", admin_email="a@example.com",
+                            admin_password="Str0ng-pass!")
+    # then the function was not replaced (same row version), and the clone is complete
+    assert _clone_function_rows() == installed
+    assert _tables("b_clone_two") == _tables("brand_template")
+    # and when the function is gone (or from another django-tenants version), it is recreated
+    with connection.cursor() as cursor:
+        cursor.execute("DROP FUNCTION public.clone_schema")
+    tenancy.provision_brand(name="Third", slug="clone-three", admin_username="a", admin_email="a@example.com",
+                            admin_password="Str0ng-pass!")
+    assert _clone_function_rows() and _clone_function_rows() != installed
+    assert _tables("b_clone_three") == _tables("brand_template")
