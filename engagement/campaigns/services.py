@@ -791,7 +791,7 @@ def claim_gift(*, code: str, customer_id: int, now: datetime | None = None) -> G
             if gift is None:
                 raise CampaignError(_("unknown gift link"))
             # The offer row serializes claims, so the stock cannot be oversold.
-            offer = GiftOffer.objects.select_for_update().select_related("coupon_pool").get(pk=gift.offer_id)
+            offer = GiftOffer.objects.select_for_update(of=("self",)).select_related("coupon_pool").get(pk=gift.offer_id)
             if GiftClaim.objects.filter(gift=gift).exists():
                 raise CampaignError(_("this gift was already claimed"))
             if gift.sender_id == customer_id:
