@@ -113,22 +113,24 @@ def gift_send_page(request: HttpRequest, token: str) -> HttpResponse:
     offer = recipient.campaign.gift_offer
     if offer is None:
         raise Http404
-    form, error, gift = GiftSendForm(request.POST or None), "", None
+    form, error = GiftSendForm(request.POST or None), ""
     if request.method == "POST" and form.is_valid():
         try:
-            gift = services.send_gift(
+            services.send_gift(
                 offer=offer, sender_id=recipient.customer_id, campaign=recipient.campaign,
                 friend_name=form.cleaned_data["friend_name"].replace("\x00", ""),
                 message=form.cleaned_data["message"].replace("\x00", ""),
             )
+            # Post/redirect/get: reloading the page must not send another gift.
+            return HttpResponseRedirect(reverse("engagement:public-gift-send", args=[token]) + "?sent=1")
         except services.CampaignError as error_:
             error = str(error_)
     sent = [
         (g, request.build_absolute_uri(reverse("engagement:public-gift-claim", args=[g.code])))
         for g in Gift.objects.filter(offer=offer, sender_id=recipient.customer_id).select_related("claim").order_by("-sent_at")[:20]
     ]
-    context = {"offer": offer, "form": GiftSendForm() if gift else form, "error": error, "gift": gift, "sent": sent,
-               "can_send": len(sent) < offer.per_sender}
+    context = {"offer": offer, "form": form, "error": error, "just_sent": request.GET.get("sent") == "1" and bool(sent),
+               "sent": sent, "can_send": len(sent) < offer.per_sender}
     return render(request, "engagement/campaigns/public/gift_send.html", context)
 
 
@@ -166,14 +168,15 @@ def _board_and_recipient(slug: str, token: str) -> tuple[IdeaBoard, CampaignReci
 @rate_limited(per_minute=30)
 def idea_board_page(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     board, recipient = _board_and_recipient(slug, token)
-    form, error, submitted = IdeaForm(request.POST or None), "", None
+    form, error = IdeaForm(request.POST or None), ""
     if request.method == "POST" and form.is_valid():
         try:
-            submitted = services.submit_idea(board=board, customer_id=recipient.customer_id, **form.cleaned_data)
-            form = IdeaForm()
+            idea = services.submit_idea(board=board, customer_id=recipient.customer_id, **form.cleaned_data)
+            # Post/redirect/get: reloading the page must not submit the idea again.
+            return HttpResponseRedirect(reverse("engagement:public-ideas", args=[slug, token]) + f"?thanks={idea.moderation}")
         except services.CampaignError as error_:
             error = str(error_)
-    return _render_board(request, board, recipient, token, form=form, error=error, submitted=submitted)
+    return _render_board(request, board, recipient, token, form=form, error=error)
 
 
 @public_view
@@ -198,10 +201,12 @@ def idea_vote(request: HttpRequest, slug: str, token: str) -> HttpResponse:
 
 def _render_board(
     request: HttpRequest, board: IdeaBoard, recipient: CampaignRecipient, token: str, *, form: IdeaForm, error: str = "",
-    submitted: Idea | None = None, partial: bool = False,
+    partial: bool = False,
 ) -> HttpResponse:
+    thanks = request.GET.get("thanks", "")
     context = {
-        "board": board, "form": form, "error": error, "submitted": submitted, "token": token,
+        "board": board, "form": form, "error": error, "token": token,
+        "thanks": thanks if thanks in (Idea.Moderation.PENDING, Idea.Moderation.APPROVED) else "",
         "page": paginate(request, selectors.public_ideas(board, customer_id=recipient.customer_id), per_page=30),
     }
     template = "engagement/campaigns/public/ideas.html"

@@ -173,14 +173,16 @@ def test_the_sender_page_makes_a_claim_link_and_the_friend_claims_it(brand):
     assert page.status_code == 200 and "&lt;script&gt;" in page.content.decode() and "<script>alert" not in page.content.decode()
     assert sender_client.post(send_url, {"friend_name": "Jun"}).status_code == 403  # no CSRF token
     csrf = page.cookies["csrftoken"].value
-    sent = sender_client.post(send_url, {"friend_name": HOSTILE, "message": "Enjoy", "csrfmiddlewaretoken": csrf}).content.decode()
+    response = sender_client.post(send_url, {"friend_name": HOSTILE, "message": "Enjoy", "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 302  # a reload of the result cannot send another gift
+    sent = sender_client.get(response["Location"]).content.decode()
 
     # then a claim link shows, the gift counts for the campaign, and their share is used up
     gift = Gift.objects.get()
     claim_url = reverse("engagement:public-gift-claim", args=[gift.code])
     assert 'data-testid="gift-sent"' in sent and claim_url in sent and "<script>alert" not in sent
     assert gift.campaign_id == row.campaign_id and gift.sender_id == row.customer_id
-    assert 'data-testid="send-gift"' not in sender_client.get(send_url).content.decode()
+    assert 'data-testid="send-gift"' not in sent and 'data-testid="all-sent"' in sent
 
     # and the friend claims it once, with their email
     friend_client = Client(HTTP_HOST=brand.primary_host(), enforce_csrf_checks=True)
