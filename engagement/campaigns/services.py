@@ -905,11 +905,13 @@ def moderate_idea(*, idea: Idea, moderation: str | None = None, status: str | No
     if moderation is not None:
         if moderation not in Idea.Moderation.values:
             raise CampaignError(_("unknown moderation"))
-        idea.moderation = changes["moderation"] = moderation
+        if moderation != idea.moderation:
+            idea.moderation = changes["moderation"] = moderation
     if status is not None:
         if status not in Idea.Status.values:
             raise CampaignError(_("unknown status"))
-        idea.status = changes["status"] = status
+        if status != idea.status:
+            idea.status = changes["status"] = status
     if not changes:
         return idea
     with transaction.atomic():

@@ -14,6 +14,7 @@ from customers.merging import merge
 from customers.models import Interaction
 from engagement.campaigns import planning, services
 from engagement.campaigns.models import (
+    Campaign,
     CampaignRecipient,
     Coupon,
     CouponPool,
@@ -310,3 +311,22 @@ def test_a_sent_message_carries_the_gift_link(brand):
     row = CampaignRecipient.objects.get()
     expected = "https://alpha.example" + reverse("engagement:public-gift-send", args=[services.recipient_token(row.pk)])
     assert row.message["data"]["first"] == f"Gift: {expected}"
+
+
+def test_the_builder_offers_a_gift_and_an_idea_board(staff_client, brand):
+    client, _ = staff_client("Marketer")
+    offer = _offer(name="Tea for a friend")
+    board = services.create_idea_board(title="Next tea", description="", moderated=True, actor=None)
+    form = {
+        "name": "Friends", "kind": "broadcast", "channel": "wechat", "message_type": "template",
+        "segments": [segment_of([wechat_customer()]).pk], "frequency_cap": 3, "frequency_days": 7, "quiet_start": 0,
+        "quiet_end": 0, "timezone": "Asia/Shanghai", "send_rate": 100, "attribution_days": 7, "winner_metric": "clicked",
+        "a_text": "{{ gift_link }} {{ ideas_link }}", "a_template_id": "TPL", "gift_offer": offer.pk, "idea_board": board.pk,
+    }
+
+    response = client.post(reverse("engagement:campaign-create"), form)
+
+    campaign = Campaign.objects.get(name="Friends")
+    assert response.status_code == 302 and (campaign.gift_offer_id, campaign.idea_board_id) == (offer.pk, board.pk)
+    detail = client.get(reverse("engagement:campaign-detail", args=[campaign.pk])).content.decode()
+    assert "Tea for a friend" in detail and "Next tea" in detail
