@@ -592,6 +592,8 @@ class _Vocabulary:
             "share": 4, "follow": 2, "unfollow": 0.5, "click": 8, "page_view": 18,
             "purchase": 0, "campaign_delivered": 9, "campaign_read": 5, "campaign_clicked": 2,
             "poll_vote": 0.7, "referral": 0.3,
+            # Gifts and idea boards happen only through their hosted pages: none generated.
+            "gift_sent": 0, "gift_claimed": 0, "idea": 0, "idea_vote": 0,
         }  # fmt: skip
         self.kind_weights = [weight[k] for k in self.kinds]
         # Platform events carry the platform's message id: the idempotency key.

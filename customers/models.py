@@ -356,6 +356,10 @@ class InteractionKind(models.TextChoices):
     CAMPAIGN_CLICKED = "campaign_clicked", _("Campaign clicked")
     POLL_VOTE = "poll_vote", _("Poll vote")
     REFERRAL = "referral", _("Referral")
+    GIFT_SENT = "gift_sent", _("Gift sent")
+    GIFT_CLAIMED = "gift_claimed", _("Gift claimed")
+    IDEA = "idea", _("Idea submitted")
+    IDEA_VOTE = "idea_vote", _("Idea vote")
 
 
 # What the brand did to the customer rather than what the customer did: not counted as

@@ -9,7 +9,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.channels import Channel
-from engagement.campaigns.models import Campaign, CouponPool, Poll, ReferralProgram
+from engagement.campaigns.models import (
+    Campaign,
+    CouponPool,
+    GiftOffer,
+    Idea,
+    IdeaBoard,
+    Poll,
+    ReferralProgram,
+)
 from segments.models import Segment
 
 MAX_TEXT = 5000
@@ -43,6 +51,8 @@ class CampaignForm(forms.Form):
     coupon_pool = forms.ModelChoiceField(label=_("Coupon pool"), queryset=CouponPool.objects.none(), required=False)
     poll = forms.ModelChoiceField(label=_("Poll"), queryset=Poll.objects.none(), required=False)
     referral_program = forms.ModelChoiceField(label=_("Referral program"), queryset=ReferralProgram.objects.none(), required=False)
+    gift_offer = forms.ModelChoiceField(label=_("Gift to send a friend"), queryset=GiftOffer.objects.none(), required=False)
+    idea_board = forms.ModelChoiceField(label=_("Idea board"), queryset=IdeaBoard.objects.none(), required=False)
     # Variant A (always) and B (optional, with its share).
     a_text = forms.CharField(label=_("Message A"), required=False, max_length=MAX_TEXT, widget=forms.Textarea(attrs={"rows": 4}))
     a_link_url = forms.URLField(label=_("Link A (tracked)"), required=False, max_length=1000, assume_scheme="https")
@@ -65,6 +75,8 @@ class CampaignForm(forms.Form):
         self.fields["coupon_pool"].queryset = CouponPool.objects.all()
         self.fields["poll"].queryset = Poll.objects.all()
         self.fields["referral_program"].queryset = ReferralProgram.objects.all()
+        self.fields["gift_offer"].queryset = GiftOffer.objects.filter(is_active=True)
+        self.fields["idea_board"].queryset = IdeaBoard.objects.all()
 
     def clean_timezone(self) -> str:
         name = self.cleaned_data["timezone"].strip()
@@ -89,7 +101,7 @@ class CampaignForm(forms.Form):
         data = self.cleaned_data
         names = ("name", "kind", "channel", "message_type", "trigger_segment", "scheduled_at", "recurrence", "frequency_cap",
                  "frequency_days", "quiet_start", "quiet_end", "timezone", "best_send_time", "send_rate", "attribution_days",
-                 "winner_metric", "coupon_pool", "poll", "referral_program")
+                 "winner_metric", "coupon_pool", "poll", "referral_program", "gift_offer", "idea_board")
         fields = {name: data.get(name) for name in names}
         fields["recurrence"] = fields["recurrence"] or ""
         return fields
@@ -116,7 +128,7 @@ class CampaignForm(forms.Form):
         initial = {name: getattr(campaign, name) for name in (
             "name", "kind", "channel", "message_type", "trigger_segment", "scheduled_at", "recurrence", "frequency_cap",
             "frequency_days", "quiet_start", "quiet_end", "timezone", "best_send_time", "send_rate", "attribution_days",
-            "winner_metric", "coupon_pool", "poll", "referral_program")}
+            "winner_metric", "coupon_pool", "poll", "referral_program", "gift_offer", "idea_board")}
         initial["segments"] = list(campaign.segments.all())
         initial["exclusion_segments"] = list(campaign.exclusion_segments.all())
         for variant in campaign.variants.all():
@@ -181,3 +193,79 @@ class RedeemForm(forms.Form):
     code = forms.CharField(label=_("Coupon code"), max_length=64)
     order = forms.CharField(label=_("Order number"), max_length=100)
 
+
+
+class GiftOfferForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("What the friend gets"), max_length=300, required=False)
+    coupon_pool = forms.ModelChoiceField(label=_("Give a code from this coupon pool (empty: a named gift)"),
+                                         queryset=CouponPool.objects.none(), required=False)
+    quantity = forms.IntegerField(label=_("Gifts available (empty: no limit)"), min_value=1, max_value=10_000_000, required=False)
+    per_sender = forms.IntegerField(label=_("Gifts each customer may send"), min_value=1, max_value=100, initial=1)
+    claim_days = forms.IntegerField(label=_("Days a friend has to claim"), min_value=1, max_value=365, initial=14)
+    valid_until = forms.DateTimeField(label=_("Offer ends"), required=False,
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["coupon_pool"].queryset = CouponPool.objects.all()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for key in ("name", "description"):
+            if isinstance(data.get(key), str):
+                data[key] = _no_nul(data[key])
+        return data
+
+
+class GiftListForm(forms.Form):
+    claimed = forms.ChoiceField(required=False, choices=[("", _("All gifts")), ("yes", _("Claimed")), ("no", _("Not claimed"))])
+
+
+class GiftSendForm(forms.Form):
+    friend_name = forms.CharField(label=_("Your friend's name (optional)"), max_length=100, required=False)
+    message = forms.CharField(label=_("A note for your friend (optional)"), max_length=300, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class GiftClaimForm(forms.Form):
+    name = forms.CharField(label=_("Your name"), max_length=100, required=False)
+    email = forms.EmailField(label=_("Your email"))
+
+
+class IdeaBoardForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    moderated = forms.BooleanField(label=_("New ideas need approval before others see them"), required=False, initial=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for key in ("title", "description"):
+            if isinstance(data.get(key), str):
+                data[key] = _no_nul(data[key])
+        return data
+
+
+class IdeaBoardSettingsForm(forms.Form):
+    is_open = forms.BooleanField(label=_("Open for ideas and votes"), required=False)
+    moderated = forms.BooleanField(label=_("New ideas need approval before others see them"), required=False)
+
+
+class IdeaSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200)
+    moderation = forms.ChoiceField(required=False, choices=[("", _("Any moderation")), *Idea.Moderation.choices])
+    status = forms.ChoiceField(required=False, choices=[("", _("Any status")), *Idea.Status.choices])
+
+
+class ModerateIdeaForm(forms.Form):
+    moderation = forms.ChoiceField(required=False, choices=[("", ""), *Idea.Moderation.choices])
+    status = forms.ChoiceField(required=False, choices=[("", ""), *Idea.Status.choices])
+
+
+class IdeaForm(forms.Form):
+    title = forms.CharField(label=_("Your idea"), max_length=200)
+    body = forms.CharField(label=_("Details (optional)"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class IdeaVoteForm(forms.Form):
+    idea = forms.IntegerField(min_value=1)

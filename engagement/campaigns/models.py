@@ -25,6 +25,12 @@ __all__ = [
     "Click",
     "Coupon",
     "CouponPool",
+    "Gift",
+    "GiftClaim",
+    "GiftOffer",
+    "Idea",
+    "IdeaBoard",
+    "IdeaVote",
     "JourneyPosition",
     "JourneyStep",
     "Poll",
@@ -48,6 +54,11 @@ def new_code(length: int = 8) -> str:
 
 def new_link_code() -> str:
     return secrets.token_urlsafe(6)
+
+
+def new_claim_code() -> str:
+    # 128 random bits: a gift link is a bearer token, whoever holds it can claim the gift.
+    return secrets.token_urlsafe(16)
 
 
 class CouponPool(models.Model):
@@ -216,6 +227,52 @@ class Referral(models.Model):
         return f"{self.referrer_id} → {self.referee_id}"
 
 
+class GiftOffer(models.Model):
+    """What a customer can send a friend: a code from a coupon pool, or a named gift.
+
+    `quantity` caps the gifts claimed (the stock); each customer may send `per_sender`
+    gifts; a friend has `claim_days` to claim one, and never after `valid_until`."""
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.CharField(_("what the friend gets"), max_length=300, blank=True)
+    coupon_pool = models.ForeignKey(
+        CouponPool, verbose_name=_("coupon pool"), null=True, blank=True, on_delete=models.PROTECT, related_name="gift_offers"
+    )
+    quantity = models.PositiveIntegerField(_("gifts available"), null=True, blank=True)
+    per_sender = models.PositiveSmallIntegerField(_("gifts each customer may send"), default=1)
+    claim_days = models.PositiveSmallIntegerField(_("days a friend has to claim"), default=14)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("gift offer")
+        verbose_name_plural = _("gift offers")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdeaBoard(models.Model):
+    """A place where customers suggest ideas and vote on them (co-creation)."""
+
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    slug = models.CharField(_("public code"), max_length=16, unique=True, default=new_link_code)
+    is_open = models.BooleanField(_("open"), default=True)
+    moderated = models.BooleanField(_("new ideas need approval"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("idea board")
+        verbose_name_plural = _("idea boards")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class Campaign(models.Model):
     class Kind(models.TextChoices):
         BROADCAST = "broadcast", _("One-off broadcast")
@@ -282,6 +339,12 @@ class Campaign(models.Model):
     poll = models.ForeignKey(Poll, verbose_name=_("poll"), null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns")
     referral_program = models.ForeignKey(
         ReferralProgram, verbose_name=_("referral program"), null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
+    gift_offer = models.ForeignKey(
+        GiftOffer, verbose_name=_("gift offer"), null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+    )
+    idea_board = models.ForeignKey(
+        IdeaBoard, verbose_name=_("idea board"), null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
     # The account the campaign sends through; empty = the brand's enabled connector for the
     # channel, chosen when the send starts.
@@ -506,3 +569,95 @@ class Click(models.Model):
 
     def __str__(self) -> str:
         return f"{self.link_id} @ {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class Gift(models.Model):
+    """One gift a customer sent: the claim code is the link they pass to a friend."""
+
+    id = models.BigAutoField(primary_key=True)
+    offer = models.ForeignKey(GiftOffer, verbose_name=_("gift offer"), on_delete=models.CASCADE, related_name="gifts")
+    sender = models.ForeignKey(Customer, verbose_name=_("sender"), on_delete=models.CASCADE, related_name="gifts_sent")
+    # The campaign whose message the sender came from (its report counts the gift).
+    campaign = models.ForeignKey(Campaign, verbose_name=_("campaign"), null=True, blank=True, on_delete=models.SET_NULL, related_name="gifts")
+    code = models.CharField(_("claim code"), max_length=32, unique=True, default=new_claim_code)
+    friend_name = models.CharField(_("friend's name"), max_length=100, blank=True)
+    message = models.CharField(_("message to the friend"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent"))
+    expires_at = models.DateTimeField(_("claim by"))
+
+    class Meta:
+        verbose_name = _("gift")
+        verbose_name_plural = _("gifts")
+        ordering = ["-sent_at", "-id"]
+        indexes = [models.Index(fields=["offer", "sender"], name="gift_offer_sender")]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id}: {self.sender_id}"
+
+
+class GiftClaim(models.Model):
+    """A friend's claim of one gift: one per code, and one per friend per offer."""
+
+    id = models.BigAutoField(primary_key=True)
+    gift = models.OneToOneField(Gift, verbose_name=_("gift"), on_delete=models.CASCADE, related_name="claim")
+    offer = models.ForeignKey(GiftOffer, verbose_name=_("gift offer"), on_delete=models.CASCADE, related_name="claims")
+    customer = models.ForeignKey(Customer, verbose_name=_("friend"), on_delete=models.CASCADE, related_name="gift_claims")
+    coupon = models.ForeignKey(Coupon, verbose_name=_("coupon"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    claimed_at = models.DateTimeField(_("claimed"))
+
+    class Meta:
+        verbose_name = _("gift claim")
+        verbose_name_plural = _("gift claims")
+        constraints = [models.UniqueConstraint(fields=["offer", "customer"], name="gift_claim_one_per_friend")]
+
+    def __str__(self) -> str:
+        return f"{self.gift_id} → {self.customer_id}"
+
+
+class Idea(models.Model):
+    class Moderation(models.TextChoices):
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        HIDDEN = "hidden", _("Hidden")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        UNDER_REVIEW = "under_review", _("Under review")
+        PLANNED = "planned", _("Planned")
+        DONE = "done", _("Done")
+
+    id = models.BigAutoField(primary_key=True)
+    board = models.ForeignKey(IdeaBoard, verbose_name=_("idea board"), on_delete=models.CASCADE, related_name="ideas")
+    customer = models.ForeignKey(Customer, verbose_name=_("author"), on_delete=models.CASCADE, related_name="ideas")
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("details"), blank=True)
+    moderation = models.CharField(_("moderation"), max_length=16, choices=Moderation.choices, default=Moderation.PENDING)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    created_at = models.DateTimeField(_("submitted"))
+
+    class Meta:
+        verbose_name = _("idea")
+        verbose_name_plural = _("ideas")
+        indexes = [
+            models.Index(fields=["board", "moderation"], name="idea_board_moderation"),
+            # The submission limit counts a customer's recent ideas on a board.
+            models.Index(fields=["customer", "board", "created_at"], name="idea_customer_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class IdeaVote(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    idea = models.ForeignKey(Idea, verbose_name=_("idea"), on_delete=models.CASCADE, related_name="votes")
+    customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="idea_votes")
+    voted_at = models.DateTimeField(_("voted"))
+
+    class Meta:
+        verbose_name = _("idea vote")
+        verbose_name_plural = _("idea votes")
+        constraints = [models.UniqueConstraint(fields=["idea", "customer"], name="idea_vote_one_per_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.idea_id}: {self.customer_id}"

@@ -27,6 +27,8 @@ VARIABLES: tuple[tuple[str, Any], ...] = (
     ("link", _("Tracked link")),
     ("poll_link", _("Poll page link")),
     ("referral_link", _("Referral link")),
+    ("gift_link", _("Send-a-gift page link")),
+    ("ideas_link", _("Idea board link")),
     ("preferences_link", _("Preference center (unsubscribe)")),
     ("attributes.<key>", _("A custom field")),
 )

@@ -1,4 +1,5 @@
-"""Reads for campaign pages: the list, progress, the funnel report and offer results."""
+"""Reads for campaign pages: the list, progress, the funnel report and offer results
+(coupons, polls, referrals, gifts, idea boards)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from engagement.campaigns.models import (
     Campaign,
     CampaignRecipient,
     Click,
     Coupon,
+    Gift,
+    GiftClaim,
+    GiftOffer,
+    Idea,
+    IdeaBoard,
+    IdeaVote,
     Referral,
     SkipReason,
     Vote,
@@ -164,3 +172,88 @@ def coupon_stats(campaign: Campaign) -> dict[str, int]:
 
 def clicks(campaign: Campaign) -> int:
     return Click.objects.filter(link__campaign=campaign).count()
+
+
+def _count_of(model: type, field: str, **filters: Any) -> Coalesce:
+    """A correlated count per outer row: several of them on one list never multiply rows
+    the way two joined Counts would."""
+    rows = model.objects.filter(**{field: OuterRef("pk")}, **filters).order_by().values(field)
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), 0)
+
+
+# --- gifts -----------------------------------------------------------------------------------
+
+
+def gift_offers() -> QuerySet[GiftOffer]:
+    return GiftOffer.objects.select_related("coupon_pool").annotate(
+        sent=_count_of(Gift, "offer"), claimed=_count_of(GiftClaim, "offer")
+    ).order_by("-created_at", "-id")
+
+
+def gifts(offer: GiftOffer, *, claimed: str = "") -> QuerySet[Gift]:
+    """An offer's gifts, newest first; `claimed` = "yes" / "no" filters."""
+    items = Gift.objects.filter(offer=offer).select_related("sender", "campaign", "claim__customer", "claim__coupon")
+    if claimed == "yes":
+        items = items.filter(claim__isnull=False)
+    elif claimed == "no":
+        items = items.filter(claim__isnull=True)
+    return items.order_by("-sent_at", "-id")
+
+
+@dataclass
+class GiftStats:
+    sent: int
+    claimed: int
+
+    @property
+    def claim_rate(self) -> float:
+        return 0.0 if not self.sent else round(100 * self.claimed / self.sent, 1)
+
+
+def gift_stats(*, offer: GiftOffer | None = None, campaign: Campaign | None = None) -> GiftStats:
+    """Gifts sent and claimed for an offer, or through one campaign's messages."""
+    items = Gift.objects.filter(offer=offer) if offer is not None else Gift.objects.filter(campaign=campaign)
+    return GiftStats(**items.aggregate(sent=Count("id"), claimed=Count("claim")))
+
+
+# --- idea boards -----------------------------------------------------------------------------
+
+
+def idea_boards() -> QuerySet[IdeaBoard]:
+    return IdeaBoard.objects.annotate(
+        idea_count=_count_of(Idea, "board"),
+        pending=_count_of(Idea, "board", moderation=Idea.Moderation.PENDING),
+    ).order_by("-created_at", "-id")
+
+
+def ideas(board: IdeaBoard, *, query: str = "", moderation: str = "", status: str = "") -> QuerySet[Idea]:
+    """A board's ideas for the marketer, most votes first."""
+    items = Idea.objects.filter(board=board).select_related("customer").annotate(vote_count=_count_of(IdeaVote, "idea"))
+    if query:
+        items = items.filter(Q(title__icontains=query) | Q(body__icontains=query))
+    if moderation:
+        items = items.filter(moderation=moderation)
+    if status:
+        items = items.filter(status=status)
+    return items.order_by("-vote_count", "-created_at", "-id")
+
+
+def public_ideas(board: IdeaBoard, *, customer_id: int) -> QuerySet[Idea]:
+    """What one customer sees on a board: approved ideas and their own waiting ones, most
+    votes first, each with whether they voted for it."""
+    mine = IdeaVote.objects.filter(idea=OuterRef("pk"), customer_id=customer_id)
+    visible = Q(moderation=Idea.Moderation.APPROVED) | Q(moderation=Idea.Moderation.PENDING, customer_id=customer_id)
+    return (
+        Idea.objects.filter(visible, board=board)
+        .annotate(vote_count=_count_of(IdeaVote, "idea"), voted=Exists(mine))
+        .order_by("-vote_count", "-created_at", "-id")
+    )
+
+
+def idea_stats(board: IdeaBoard) -> dict[str, int]:
+    row = Idea.objects.filter(board=board).aggregate(
+        ideas=Count("id"), pending=Count("id", filter=Q(moderation=Idea.Moderation.PENDING)),
+        authors=Count("customer", distinct=True),
+    )
+    row["votes"] = IdeaVote.objects.filter(idea__board=board).count()
+    return row

@@ -1,5 +1,5 @@
 """Writes for campaigns: save, start, send in claimed batches, pause/resume/cancel, offers
-(coupons, polls, referrals) and tracking (clicks, replies, conversions).
+(coupons, polls, referrals, gifts, idea boards) and tracking (clicks, replies, conversions).
 
 Sending claims planned rows with FOR UPDATE SKIP LOCKED and, in the same transaction that
 renders them, marks them queued and writes their channels outbox rows, so a crash either
@@ -34,6 +34,12 @@ from engagement.campaigns.models import (
     Click,
     Coupon,
     CouponPool,
+    Gift,
+    GiftClaim,
+    GiftOffer,
+    Idea,
+    IdeaBoard,
+    IdeaVote,
     JourneyPosition,
     JourneyStep,
     Poll,
@@ -331,6 +337,10 @@ def send_batch(campaign_id: int, *, limit: int | None = None, now: datetime | No
             variables["preferences_link"] = base + reverse("customers:preference-center", args=[preference_token(row.customer)])
             if row.customer_id in referral_codes:
                 variables["referral_link"] = base + reverse("engagement:public-referral", args=[referral_codes[row.customer_id]])
+            if campaign.gift_offer_id:
+                variables["gift_link"] = base + reverse("engagement:public-gift-send", args=[token])
+            if campaign.idea_board_id:
+                variables["ideas_link"] = base + reverse("engagement:public-ideas", args=[campaign.idea_board.slug, token])
             row.message = personalize.render_message(row.variant, campaign.message_type, variables) if row.variant else {}
             row.status, row.queued_at = RStatus.QUEUED, now
         messages = outbox.queue_messages(
@@ -708,6 +718,206 @@ def create_referral_program(*, name: str, reward_on: str, reward: str, landing_t
         program = ReferralProgram.objects.create(name=name, reward_on=reward_on, reward=reward, landing_text=landing_text)
         record_audit(actor=actor, action="campaign.referral_program.create", obj=program, changes={"name": name})
     return program
+
+
+# --- gifts ------------------------------------------------------------------------------------
+
+
+def create_gift_offer(
+    *, name: str, description: str, coupon_pool: CouponPool | None, quantity: int | None, per_sender: int,
+    claim_days: int, valid_until: datetime | None, actor: User | None,
+) -> GiftOffer:
+    with transaction.atomic():
+        offer = GiftOffer(
+            name=name, description=description, coupon_pool=coupon_pool, quantity=quantity, per_sender=per_sender,
+            claim_days=claim_days, valid_until=valid_until,
+        )
+        offer.full_clean()
+        offer.save()
+        record_audit(actor=actor, action="campaign.gift_offer.create", obj=offer, changes={"name": name})
+    return offer
+
+
+def set_gift_offer_active(*, offer: GiftOffer, is_active: bool, actor: User | None) -> GiftOffer:
+    with transaction.atomic():
+        GiftOffer.objects.filter(pk=offer.pk).update(is_active=is_active)
+        offer.is_active = is_active
+        record_audit(actor=actor, action="campaign.gift_offer.active", obj=offer, changes={"is_active": is_active})
+    return offer
+
+
+def _sold_out(offer: GiftOffer) -> bool:
+    return offer.quantity is not None and offer.claims.count() >= offer.quantity
+
+
+def send_gift(
+    *, offer: GiftOffer, sender_id: int, friend_name: str = "", message: str = "", campaign: Campaign | None = None,
+    now: datetime | None = None,
+) -> Gift:
+    """A new gift from `sender` with its own claim code. Refused when the offer is closed,
+    expired or sold out, or the sender has sent their share."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # One sender count at a time per offer, so a double submit cannot exceed per_sender.
+        offer = GiftOffer.objects.select_for_update().get(pk=offer.pk)
+        if not offer.is_active or (offer.valid_until is not None and offer.valid_until <= now):
+            raise CampaignError(_("this gift offer has ended"))
+        if _sold_out(offer):
+            raise CampaignError(_("all gifts have been claimed"))
+        if offer.gifts.filter(sender_id=sender_id).count() >= offer.per_sender:
+            raise CampaignError(_("you have already sent all the gifts you can send"))
+        expires_at = now + timedelta(days=offer.claim_days)
+        if offer.valid_until is not None:
+            expires_at = min(expires_at, offer.valid_until)
+        gift = Gift.objects.create(
+            offer=offer, sender_id=sender_id, campaign=campaign, friend_name=friend_name[:100], message=message[:300],
+            sent_at=now, expires_at=expires_at,
+        )
+        Interaction.objects.create(
+            customer_id=sender_id, channel="web", kind=InteractionKind.GIFT_SENT, occurred_at=now,
+            text=offer.name[:200], external_id=f"gift-sent:{gift.pk}",
+            metadata={"gift_offer": offer.pk, "gift": gift.pk, "campaign": campaign.pk if campaign else None},
+        )
+    return gift
+
+
+def claim_gift(*, code: str, customer_id: int, now: datetime | None = None) -> GiftClaim:
+    """The friend's claim of a gift, once: not the sender's own, not expired, while stock
+    lasts, one gift per friend per offer; a coupon offer hands the friend a code."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            gift = Gift.objects.select_for_update().filter(code=code).first()
+            if gift is None:
+                raise CampaignError(_("unknown gift link"))
+            # The offer row serializes claims, so the stock cannot be oversold.
+            offer = GiftOffer.objects.select_for_update(of=("self",)).select_related("coupon_pool").get(pk=gift.offer_id)
+            if GiftClaim.objects.filter(gift=gift).exists():
+                raise CampaignError(_("this gift was already claimed"))
+            if gift.sender_id == customer_id:
+                raise CampaignError(_("you cannot claim your own gift"))
+            if not offer.is_active or gift.expires_at <= now:
+                raise CampaignError(_("this gift has expired"))
+            if GiftClaim.objects.filter(offer=offer, customer_id=customer_id).exists():
+                raise CampaignError(_("you have already claimed this gift"))
+            if _sold_out(offer):
+                raise CampaignError(_("all gifts have been claimed"))
+            coupon = _gift_coupon(offer, customer_id, now) if offer.coupon_pool_id else None
+            claim = GiftClaim.objects.create(gift=gift, offer=offer, customer_id=customer_id, coupon=coupon, claimed_at=now)
+            Interaction.objects.create(
+                customer_id=customer_id, channel="web", kind=InteractionKind.GIFT_CLAIMED, occurred_at=now,
+                text=offer.name[:200], external_id=f"gift-claim:{claim.pk}",
+                metadata={"gift_offer": offer.pk, "gift": gift.pk, "sender": gift.sender_id},
+            )
+    except IntegrityError as error:  # a concurrent claim won (one per code, one per friend)
+        raise CampaignError(_("this gift was already claimed")) from error
+    return claim
+
+
+def _gift_coupon(offer: GiftOffer, customer_id: int, now: datetime) -> Coupon:
+    pool = offer.coupon_pool
+    if Coupon.objects.filter(pool=pool, customer_id=customer_id).exists():
+        raise CampaignError(_("you already have a code from this offer"))
+    coupon = Coupon.objects.select_for_update(skip_locked=True).filter(pool=pool, customer__isnull=True).order_by("id").first()
+    if coupon is None and pool.kind == CouponPool.Kind.GENERATED:
+        coupon = Coupon.objects.create(pool=pool, code=pool.prefix + new_code(10))
+    if coupon is None:
+        raise CampaignError(_("all gifts have been claimed"))
+    coupon.customer_id, coupon.assigned_at = customer_id, now
+    coupon.save(update_fields=["customer", "assigned_at"])
+    return coupon
+
+
+# --- idea boards ----------------------------------------------------------------------------
+
+# A customer may submit this many ideas per board per hour (the pages are also rate limited
+# per client; this holds however many addresses one person uses).
+IDEAS_PER_HOUR = 5
+
+
+def create_idea_board(*, title: str, description: str, moderated: bool, actor: User | None) -> IdeaBoard:
+    with transaction.atomic():
+        board = IdeaBoard.objects.create(title=title, description=description, moderated=moderated)
+        record_audit(actor=actor, action="campaign.idea_board.create", obj=board, changes={"title": title[:200]})
+    return board
+
+
+def update_idea_board(*, board: IdeaBoard, is_open: bool, moderated: bool, actor: User | None) -> IdeaBoard:
+    with transaction.atomic():
+        board.is_open, board.moderated = is_open, moderated
+        board.save(update_fields=["is_open", "moderated"])
+        record_audit(actor=actor, action="campaign.idea_board.update", obj=board,
+                     changes={"is_open": is_open, "moderated": moderated})
+    return board
+
+
+def submit_idea(*, board: IdeaBoard, customer_id: int, title: str, body: str = "", now: datetime | None = None) -> Idea:
+    """A customer's idea: visible at once on an unmoderated board, after approval otherwise."""
+    now = now or timezone.now()
+    if not board.is_open:
+        raise CampaignError(_("this idea board is closed"))
+    title, body = title.replace("\x00", "").strip(), body.replace("\x00", "").strip()
+    if not title:
+        raise CampaignError(_("give your idea a title"))
+    with transaction.atomic():
+        # Serializes one customer's submissions, so the hourly limit holds under double submits.
+        Customer.objects.select_for_update().filter(pk=customer_id).first()
+        recent = Idea.objects.filter(board=board, customer_id=customer_id, created_at__gt=now - timedelta(hours=1)).count()
+        if recent >= IDEAS_PER_HOUR:
+            raise CampaignError(_("you have shared many ideas in the last hour; please try again later"))
+        moderation = Idea.Moderation.PENDING if board.moderated else Idea.Moderation.APPROVED
+        idea = Idea.objects.create(
+            board=board, customer_id=customer_id, title=title[:200], body=body[:2000], moderation=moderation, created_at=now
+        )
+        Interaction.objects.create(
+            customer_id=customer_id, channel="web", kind=InteractionKind.IDEA, occurred_at=now, text=idea.title,
+            external_id=f"idea:{idea.pk}", metadata={"idea_board": board.pk, "idea": idea.pk},
+        )
+    return idea
+
+
+def toggle_idea_vote(*, idea: Idea, customer_id: int, now: datetime | None = None) -> bool:
+    """Vote for an idea, or take the vote back; True when the customer now votes for it.
+    Only approved ideas on an open board take votes. A vote lands on the timeline; taking
+    it back leaves that history."""
+    now = now or timezone.now()
+    if not idea.board.is_open or idea.moderation != Idea.Moderation.APPROVED:
+        raise CampaignError(_("this idea is not open for votes"))
+    with transaction.atomic():
+        removed, _counts = IdeaVote.objects.filter(idea=idea, customer_id=customer_id).delete()
+        if removed:
+            return False
+        try:
+            with transaction.atomic():
+                vote = IdeaVote.objects.create(idea=idea, customer_id=customer_id, voted_at=now)
+        except IntegrityError:  # a concurrent request voted first: the vote stands
+            return True
+        Interaction.objects.create(
+            customer_id=customer_id, channel="web", kind=InteractionKind.IDEA_VOTE, occurred_at=now, text=idea.title[:200],
+            external_id=f"idea-vote:{vote.pk}", metadata={"idea_board": idea.board_id, "idea": idea.pk},
+        )
+    return True
+
+
+def moderate_idea(*, idea: Idea, moderation: str | None = None, status: str | None = None, actor: User | None) -> Idea:
+    """Approve or hide an idea, or mark how far it got (under review, planned, done)."""
+    changes: dict[str, str] = {}
+    if moderation is not None:
+        if moderation not in Idea.Moderation.values:
+            raise CampaignError(_("unknown moderation"))
+        if moderation != idea.moderation:
+            idea.moderation = changes["moderation"] = moderation
+    if status is not None:
+        if status not in Idea.Status.values:
+            raise CampaignError(_("unknown status"))
+        if status != idea.status:
+            idea.status = changes["status"] = status
+    if not changes:
+        return idea
+    with transaction.atomic():
+        idea.save(update_fields=list(changes))
+        record_audit(actor=actor, action="campaign.idea.moderate", obj=idea, changes=changes)
+    return idea
 
 
 # --- the clock ------------------------------------------------------------------------------

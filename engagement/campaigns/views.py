@@ -1,5 +1,6 @@
 """Campaign pages for admins and marketers: list, builder with live estimate and preview,
-send page with progress, report, and offers (coupon pools, polls, referral programs)."""
+send page with progress, report, offers (coupon pools, polls, referral programs), gift
+offers and idea boards."""
 
 from __future__ import annotations
 
@@ -14,13 +15,28 @@ from engagement.campaigns import personalize, planning, selectors, services
 from engagement.campaigns.forms import (
     CampaignForm,
     CouponPoolForm,
+    GiftListForm,
+    GiftOfferForm,
+    IdeaBoardForm,
+    IdeaBoardSettingsForm,
+    IdeaSearchForm,
+    ModerateIdeaForm,
     PollForm,
     PreviewForm,
     RedeemForm,
     ReferralProgramForm,
     SearchForm,
 )
-from engagement.campaigns.models import Campaign, CouponPool, Poll, ReferralProgram, SkipReason
+from engagement.campaigns.models import (
+    Campaign,
+    CouponPool,
+    GiftOffer,
+    Idea,
+    IdeaBoard,
+    Poll,
+    ReferralProgram,
+    SkipReason,
+)
 from scrm.charts import bar_chart
 from scrm.pagination import paginate
 from scrm.staff.roles import Role, roles_required
@@ -113,6 +129,7 @@ def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if customer is not None:
         variables = personalize.customer_variables(customer) | {
             "coupon": "COUPON-CODE", "link": "https://…/p/l/…", "poll_link": "https://…/p/poll/…", "referral_link": "https://…/p/r/…",
+            "gift_link": "https://…/p/gift/…", "ideas_link": "https://…/p/ideas/…",
         }
         previews = [(v, personalize.render_message(v, campaign.message_type, variables)) for v in campaign.variants.all()]
     context = {"campaign": campaign, "form": form, "customer": customer, "previews": previews}
@@ -175,6 +192,8 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "poll_results": polls, "poll_chart": bar_chart(polls, width=480) if polls else None,
         "winner": selectors.winner(campaign, funnel["by_variant"]), "advocates": selectors.top_advocates(campaign),
         "tree": selectors.referral_tree(campaign), "coupons": selectors.coupon_stats(campaign), "clicks": selectors.clicks(campaign),
+        "gifts": selectors.gift_stats(campaign=campaign) if campaign.gift_offer_id else None,
+        "ideas": selectors.idea_stats(campaign.idea_board) if campaign.idea_board_id else None,
     }
     return render(request, "engagement/campaigns/campaign_report.html", context)
 
@@ -251,3 +270,130 @@ def coupon_redeem(request: HttpRequest) -> HttpResponse:
     messages.success(request, _("Coupon redeemed."))
     return redirect("engagement:offer-list")
 
+
+
+# --- gift offers ------------------------------------------------------------------------------
+
+
+def _gift_offer_or_404(offer_id: int) -> GiftOffer:
+    offer = GiftOffer.objects.select_related("coupon_pool").filter(pk=offer_id).first()
+    if offer is None:
+        raise Http404
+    return offer
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def gift_offer_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "engagement/campaigns/gift_offer_list.html", {"page": paginate(request, selectors.gift_offers())})
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(*CAMPAIGN_ROLES)
+def gift_offer_create(request: HttpRequest) -> HttpResponse:
+    form = GiftOfferForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        offer = services.create_gift_offer(**form.cleaned_data, actor=request.user)
+        messages.success(request, _("Gift offer created."))
+        return redirect("engagement:gift-offer-detail", offer.pk)
+    return render(request, "engagement/campaigns/gift_offer_form.html", {"form": form})
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def gift_offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _gift_offer_or_404(offer_id)
+    form = GiftListForm(request.GET)
+    claimed = form.cleaned_data["claimed"] if form.is_valid() else ""
+    context = {
+        "offer": offer, "stats": selectors.gift_stats(offer=offer), "claimed": claimed,
+        "page": paginate(request, selectors.gifts(offer, claimed=claimed)),
+    }
+    template = "engagement/campaigns/gift_offer_detail.html"
+    return render(request, f"{template}#gift-table" if request.htmx else template, context)
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def gift_offer_active(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _gift_offer_or_404(offer_id)
+    services.set_gift_offer_active(offer=offer, is_active=not offer.is_active, actor=request.user)
+    messages.success(request, _("Gift offer opened.") if offer.is_active else _("Gift offer closed."))
+    return redirect("engagement:gift-offer-detail", offer.pk)
+
+
+# --- idea boards ------------------------------------------------------------------------------
+
+
+def _board_or_404(board_id: int) -> IdeaBoard:
+    board = IdeaBoard.objects.filter(pk=board_id).first()
+    if board is None:
+        raise Http404
+    return board
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def idea_board_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "engagement/campaigns/idea_board_list.html", {"page": paginate(request, selectors.idea_boards())})
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(*CAMPAIGN_ROLES)
+def idea_board_create(request: HttpRequest) -> HttpResponse:
+    form = IdeaBoardForm(request.POST or None, initial={"moderated": True})
+    if request.method == "POST" and form.is_valid():
+        board = services.create_idea_board(**form.cleaned_data, actor=request.user)
+        messages.success(request, _("Idea board created."))
+        return redirect("engagement:idea-board-detail", board.pk)
+    return render(request, "engagement/campaigns/idea_board_form.html", {"form": form})
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def idea_board_detail(request: HttpRequest, board_id: int) -> HttpResponse:
+    board = _board_or_404(board_id)
+    form = IdeaSearchForm(request.GET)
+    filters = {"query": "", "moderation": "", "status": ""}
+    if form.is_valid():
+        filters = {"query": form.cleaned_data["q"].strip(), "moderation": form.cleaned_data["moderation"],
+                   "status": form.cleaned_data["status"]}
+    context = {
+        "board": board, "stats": selectors.idea_stats(board), **filters,
+        "page": paginate(request, selectors.ideas(board, **filters)),
+        "moderations": Idea.Moderation.choices, "statuses": Idea.Status.choices,
+        "settings_form": IdeaBoardSettingsForm(initial={"is_open": board.is_open, "moderated": board.moderated}),
+    }
+    template = "engagement/campaigns/idea_board_detail.html"
+    return render(request, f"{template}#idea-table" if request.htmx else template, context)
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def idea_board_settings(request: HttpRequest, board_id: int) -> HttpResponse:
+    board = _board_or_404(board_id)
+    form = IdeaBoardSettingsForm(request.POST)
+    form.is_valid()  # two checkboxes: an unchecked box is simply False
+    services.update_idea_board(board=board, actor=request.user, **form.cleaned_data)
+    messages.success(request, _("Board settings saved."))
+    return redirect("engagement:idea-board-detail", board.pk)
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def idea_moderate(request: HttpRequest, idea_id: int) -> HttpResponse:
+    """Approve, hide or mark an idea's status; an HTMX post gets its table row back."""
+    idea = Idea.objects.select_related("board", "customer").filter(pk=idea_id).first()
+    if idea is None:
+        raise Http404
+    form = ModerateIdeaForm(request.POST)
+    if form.is_valid():
+        services.moderate_idea(
+            idea=idea, moderation=form.cleaned_data["moderation"] or None, status=form.cleaned_data["status"] or None,
+            actor=request.user,
+        )
+    if not request.htmx:
+        return redirect("engagement:idea-board-detail", idea.board_id)
+    idea.vote_count = idea.votes.count()
+    context = {"idea": idea, "moderations": Idea.Moderation.choices, "statuses": Idea.Status.choices}
+    return render(request, "engagement/campaigns/idea_board_detail.html#idea-row", context)

@@ -15,6 +15,7 @@ def connect() -> None:
         (models.CampaignRecipient, "customer"), (models.Coupon, "customer"), (models.Vote, "customer"),
         (models.ReferralLink, "customer"), (models.Referral, "referee"),
         (models.Click, "customer"), (models.JourneyPosition, "customer"), (models.SendTimeProfile, "customer"),
+        (models.Gift, "sender"), (models.GiftClaim, "customer"), (models.Idea, "customer"), (models.IdeaVote, "customer"),
     ):
         register_customer_relation(model, field)
     _register_for_privacy()
@@ -26,7 +27,9 @@ def _register_for_privacy() -> None:
     """Export and erasure (customers.privacy): sends keep their numbers but lose what was
     rendered for the person; clicks lose the browser; votes, personal referral links,
     journey places and best-hour profiles go; coupons and referrals stay (accounting and
-    reward history) on the anonymized profile."""
+    reward history) on the anonymized profile. Gifts stay (they count against the offer's
+    stock) but lose the names and notes typed into them, for the sender and for the
+    friend who claimed one; a person's ideas and idea votes go."""
     from django.db.models import Q
 
     from customers.privacy import register_customer_table
@@ -55,3 +58,17 @@ def _register_for_privacy() -> None:
     )
     register_customer_table("journey_positions", models.JourneyPosition, erase=delete(models.JourneyPosition))
     register_customer_table("send_times", models.SendTimeProfile, erase=delete(models.SendTimeProfile))
+    register_customer_table(
+        "gifts", models.Gift, rows=lambda ids: Q(sender_id__in=ids) | Q(claim__customer_id__in=ids),
+        fields=("id", "offer__name", "sender_id", "friend_name", "message", "sent_at", "expires_at", "claim__claimed_at"),
+        erase=lambda ids: models.Gift.objects.filter(Q(sender_id__in=ids) | Q(claim__customer_id__in=ids)).update(
+            friend_name="", message=""
+        ),
+    )
+    register_customer_table(
+        "gift_claims", models.GiftClaim, fields=("id", "offer__name", "gift__sender_id", "coupon__code", "claimed_at"), erase=None
+    )
+    register_customer_table("ideas", models.Idea, fields=("id", "board__title", "title", "body", "moderation", "status", "created_at"),
+                            erase=delete(models.Idea))
+    register_customer_table("idea_votes", models.IdeaVote, fields=("id", "idea__board__title", "idea__title", "voted_at"),
+                            erase=delete(models.IdeaVote))

@@ -10,6 +10,12 @@ from engagement.campaigns.models import (
     Click,
     Coupon,
     CouponPool,
+    Gift,
+    GiftClaim,
+    GiftOffer,
+    Idea,
+    IdeaBoard,
+    IdeaVote,
     JourneyPosition,
     Poll,
     PollOption,
@@ -40,3 +46,16 @@ def add_campaign_rows(person, *, name: str, email: str, friend) -> None:  # noqa
     Referral.objects.create(program=program, link=referral_link, referrer=person, referee=friend, created_at=now)
     JourneyPosition.objects.create(campaign=campaign, customer=person, position=0, due_at=now, entered_at=now)
     SendTimeProfile.objects.create(customer=person, best_hour=9, samples=3, computed_at=now)
+    # gifts: one the person sent (the friend claimed it), one the friend sent them (claimed)
+    offer = GiftOffer.objects.create(name="Tea for two", quantity=10, per_sender=2)
+    sent = Gift.objects.create(offer=offer, sender=person, friend_name="Friend Q", message=f"From {name}, enjoy",
+                               sent_at=now, expires_at=now)
+    GiftClaim.objects.create(gift=sent, offer=offer, customer=friend, claimed_at=now)
+    received = Gift.objects.create(offer=offer, sender=friend, friend_name=name, message=f"For {name} ({email})",
+                                   sent_at=now, expires_at=now)
+    GiftClaim.objects.create(gift=received, offer=offer, customer=person, claimed_at=now)
+    # ideas: the person's own idea, and their vote on the friend's
+    board = IdeaBoard.objects.create(title="Next tea")
+    Idea.objects.create(board=board, customer=person, title=f"{name} wants jasmine", body=f"write to {email}", created_at=now)
+    friends_idea = Idea.objects.create(board=board, customer=friend, title="Oolong", created_at=now)
+    IdeaVote.objects.create(idea=friends_idea, customer=person, voted_at=now)
