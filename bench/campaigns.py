@@ -184,6 +184,7 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
         campaign = Campaign.objects.create(**{**campaign_fields, "name": "Bench delivery", "message_type": "text",
                                               "quiet_start": 0, "quiet_end": 0, "frequency_cap": 1000, "best_send_time": False,
                                               "connector": connector})
+        created.insert(0, campaign)
         campaign.segments.add(segment)
         Variant.objects.create(campaign=campaign, name="A", text="Hi {{ name|friend }}, spring tea is in")
         planning.plan_recipients(campaign, planning.segment_audience(campaign), start=timezone.now())
@@ -236,6 +237,8 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=1_000_000)
+    parser.add_argument("--brand", help="plan for an existing brand's customers instead of generating a throw-away "
+                        "brand (its rows are kept; what the bench creates in it is deleted at the end)")
     parser.add_argument("--naive-sample", type=int, default=2_000)
     parser.add_argument("--send-sample", type=int, default=20_000)
     parser.add_argument("--deliver", type=int, default=20_000, help="messages delivered into the WeChat sandbox (0: skip)")
@@ -260,15 +263,23 @@ def main() -> None:
 
     call_command("migrate_schemas", "--shared", verbosity=0)
     tenancy.ensure_platform()
-    slug = f"bench-campaigns-{os.getpid()}"
-    brand = tenancy.provision_brand(name="Bench campaigns", slug=slug, admin_username="bench",
-                                    admin_email="bench@example.com", admin_password="bench-pass-123").brand
+    from scrm.models import Brand
+
+    if args.brand:
+        brand = Brand.objects.get(slug=args.brand, is_template=False)
+    else:
+        slug = f"bench-campaigns-{os.getpid()}"
+        brand = tenancy.provision_brand(name="Bench campaigns", slug=slug, admin_username="bench",
+                                        admin_email="bench@example.com", admin_password="bench-pass-123").brand
+    created: list[Any] = []
     try:
         connection.set_tenant(brand)
         started = time.perf_counter()
-        generate(customers=args.recipients)
+        if not args.brand:
+            generate(customers=args.recipients)
         generated = time.perf_counter() - started
-        segment = Segment.objects.create(name="Everyone", kind=Segment.Kind.STATIC)
+        segment = Segment.objects.create(name="Bench everyone", kind=Segment.Kind.STATIC)
+        created.append(segment)
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO segments_segmentmembership (segment_id, customer_id, entered_at) "
                            "SELECT %s, id, now() FROM customers_customer WHERE merged_into_id IS NULL", [segment.pk])
@@ -278,6 +289,7 @@ def main() -> None:
             name="Bench", channel="wechat", message_type="template", status=Campaign.Status.SENDING, frequency_cap=3,
             quiet_start=22, quiet_end=8, best_send_time=True, public_base_url="https://bench.example",
         )
+        created.insert(0, campaign)
         campaign.segments.add(segment)
         # The account the queueing sample writes its outbox rows for (never delivered: rolled back).
         from channels import services as channel_services
@@ -287,6 +299,7 @@ def main() -> None:
             secrets={"token": "t", "app_secret": "s"},
         )
         campaign.save(update_fields=["connector"])
+        created.append(campaign.connector)
         Variant.objects.create(campaign=campaign, name="A", split_percent=50, text="Hi {{ name|friend }}", template_id="T",
                                template_data={"first": "Hi {{ name|friend }}"})
         Variant.objects.create(campaign=campaign, name="B", split_percent=50, text="Hello {{ name|friend }}", template_id="T",
@@ -344,8 +357,14 @@ def main() -> None:
               end="")
         print(f"; PostgreSQL temp files {temp_mb:,.1f} MB")
     finally:
-        connection.set_schema_to_public()
-        tenancy.drop_brand(brand)
+        if args.brand:  # keep the brand, remove what the bench made in it
+            connection.set_tenant(brand)
+            for obj in created:
+                type(obj).objects.filter(pk=obj.pk).delete()
+            connection.set_schema_to_public()
+        else:
+            connection.set_schema_to_public()
+            tenancy.drop_brand(brand)
 
 
 if __name__ == "__main__":
