@@ -13,6 +13,7 @@ def _campaign() -> Campaign:
 CAMPAIGN_ID_SOURCES = {
     "campaign_id": lambda: _campaign().pk,
     "action": lambda: "pause",
+    "index": lambda: 0,
     "code": lambda: TrackedLink.objects.create(campaign=_campaign(), url="https://beta.example/").code,
     "slug": lambda: Poll.objects.create(question=f"{MARKER} poll").slug,
 }
