@@ -194,9 +194,8 @@ def _journey_or_404(campaign_id: int) -> Campaign:
     return campaign
 
 
-def _step_form(request: HttpRequest, campaign: Campaign, *, prefix: str, **kwargs: Any) -> JourneyStepForm:
+def _step_form(campaign: Campaign, data: Any = None, *, prefix: str, **kwargs: Any) -> JourneyStepForm:
     steps = list(campaign.steps.select_related("variant"))
-    data = request.POST if request.method == "POST" else None
     form = JourneyStepForm(data, campaign=campaign, steps=steps, prefix=prefix, **kwargs)
     if prefix == "edit":  # the form opens inside its card: keyboard focus goes with it
         form.fields["action"].widget.attrs["autofocus"] = True
@@ -210,7 +209,7 @@ def _journey_page(
     cards, problems, past_end = selectors.journey_flow(campaign)
     context = {
         "campaign": campaign, "cards": cards, "problems": problems, "past_end": past_end, "errors": errors or [],
-        "add_form": add_form or _step_form(request, campaign, prefix="add") if campaign.is_editable else None,
+        "add_form": add_form or _step_form(campaign, prefix="add") if campaign.is_editable else None,
         "edit_form": edit_form, "editing": editing, "has_variants": campaign.variants.exists(),
     }
     template = "engagement/campaigns/journey.html#journey" if request.htmx else "engagement/campaigns/journey.html"
@@ -241,7 +240,7 @@ def journey_builder(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @roles_required(*CAMPAIGN_ROLES)
 def journey_step_add(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _journey_or_404(campaign_id)
-    form = _step_form(request, campaign, prefix="add")
+    form = _step_form(campaign, request.POST, prefix="add")
     if not form.is_valid():
         return _journey_page(request, campaign, add_form=form)
     change = partial(journeys.insert_step, step=form.step(), before=form.cleaned_data["before"])
@@ -255,7 +254,8 @@ def journey_step_edit(request: HttpRequest, campaign_id: int, index: int) -> Htt
     step = campaign.steps.filter(position=index).first()
     if step is None:
         raise Http404
-    form = _step_form(request, campaign, prefix="edit", initial=JourneyStepForm.initial_for(step))
+    data = request.POST if request.method == "POST" else None
+    form = _step_form(campaign, data, prefix="edit", initial=JourneyStepForm.initial_for(step))
     if request.method == "GET" or not form.is_valid():
         return _journey_page(request, campaign, edit_form=form, editing=index)
     change = partial(journeys.replace_step, index=index, step=form.step())
