@@ -207,7 +207,7 @@ class JourneyStepForm(forms.Form):
                                      error_messages={"invalid_choice": _("Choose a step of this journey.")})
     if_false = forms.TypedChoiceField(label=_("Otherwise go to"), required=False, coerce=int, empty_value=None,
                                       error_messages={"invalid_choice": _("Choose a step of this journey.")})
-    before = forms.TypedChoiceField(label=_("Add"), required=False, coerce=int, empty_value=None,
+    before = forms.TypedChoiceField(label=_("Where"), required=False, coerce=int, empty_value=None,
                                     error_messages={"invalid_choice": _("Choose a step of this journey.")})
 
     def __init__(self, *args: Any, campaign: Campaign, steps: list[JourneyStep], **kwargs: Any) -> None:

@@ -75,7 +75,7 @@ def test_marketer_builds_a_journey_with_a_branch(page: Page, live_server_url, co
     add.get_by_label("If the customer").select_option("clicked")
     add.get_by_label("Then go to").select_option(label="3. End")
     add.get_by_label("Otherwise go to").select_option(label="4. Send: reminder")
-    add.get_by_label("Add", exact=True).select_option(label="Before 3. End")
+    add.get_by_label("Where").select_option(label="Before 3. End")
     add.get_by_test_id("add-step").focus()
     page.keyboard.press("Enter")
 

@@ -321,3 +321,29 @@ def test_another_brands_journey_is_404(staff_client, other_brand):
         assert getattr(client, method)(url, data).status_code == 404, url
     with tenant_context(other_brand):
         assert list(JourneyStep.objects.filter(campaign=foreign).values_list("action", flat=True)) == ["send"]
+
+
+def test_branch_on_opened_counts_each_way(brand):
+    # given send → branch(opened: yes → end, no → reminder) → end → reminder, one reader
+    reader, other = wechat_customer(), wechat_customer()
+    campaign = _journey([reader, other])
+    variants = {v.name: v for v in campaign.variants.all()}
+    services.save_journey(campaign=campaign, steps=[
+        {"action": "send", "variant": variants["A"]},
+        {"action": "wait", "wait_hours": 2},
+        {"action": "branch", "condition": "read", "if_true": 3, "if_false": 4},
+        {"action": "end"},
+        {"action": "send", "variant": variants["reminder"]},
+    ])
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PLANNING)
+    now = timezone.now()
+    services.plan_campaign(campaign.pk, now=now)
+    CampaignRecipient.objects.filter(campaign=campaign, customer=reader).update(read_at=now)
+
+    # when the wait is over
+    services.plan_campaign(campaign.pk, now=now + timedelta(hours=3))
+
+    # then the reader ended, the other got the reminder, and the branch counted one each way
+    branch = JourneyStep.objects.get(campaign=campaign, position=2)
+    assert (branch.passed_true, branch.passed_false) == (1, 1)
+    assert list(CampaignRecipient.objects.filter(campaign=campaign, step=4).values_list("customer_id", flat=True)) == [other.pk]
