@@ -15,8 +15,10 @@ from engagement.campaigns.models import (
     GiftOffer,
     Idea,
     IdeaBoard,
+    JourneyStep,
     Poll,
     ReferralProgram,
+    Variant,
 )
 from segments.models import Segment
 
@@ -269,3 +271,78 @@ class IdeaForm(forms.Form):
 
 class IdeaVoteForm(forms.Form):
     idea = forms.IntegerField(min_value=1)
+class JourneyStepForm(forms.Form):
+    """One journey step as the builder posts it. Checks what one step needs; the journey's
+    own rules (targets exist, no loop) are journeys.problems, run by the service."""
+
+    UNITS = (("hours", _("hours")), ("days", _("days")))
+
+    action = forms.ChoiceField(label=_("Step"), choices=JourneyStep.Action.choices)
+    variant = forms.ModelChoiceField(label=_("Message to send"), queryset=Variant.objects.none(), required=False)
+    wait = forms.IntegerField(label=_("Wait"), required=False, min_value=1, max_value=10_000,
+                              error_messages={"min_value": _("A wait must be longer than zero.")})
+    wait_unit = forms.ChoiceField(label=_("Unit"), choices=UNITS, initial="days", required=False)
+    condition = forms.ChoiceField(label=_("If the customer"), required=False,
+                                  choices=[("", "—"), *JourneyStep.Condition.choices])
+    if_true = forms.TypedChoiceField(label=_("Then go to"), required=False, coerce=int, empty_value=None,
+                                     error_messages={"invalid_choice": _("Choose a step of this journey.")})
+    if_false = forms.TypedChoiceField(label=_("Otherwise go to"), required=False, coerce=int, empty_value=None,
+                                      error_messages={"invalid_choice": _("Choose a step of this journey.")})
+    before = forms.TypedChoiceField(label=_("Where"), required=False, coerce=int, empty_value=None,
+                                    error_messages={"invalid_choice": _("Choose a step of this journey.")})
+
+    def __init__(self, *args: Any, campaign: Campaign, steps: list[JourneyStep], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["variant"].queryset = campaign.variants.all()
+        labels = [(step.position, step_label(step)) for step in steps]
+        targets = [("", _("The next step")), *labels]
+        self.fields["if_true"].choices = targets
+        self.fields["if_false"].choices = targets
+        self.fields["before"].choices = [
+            ("", _("At the end")),
+            *[(position, _("Before %(step)s") % {"step": label}) for position, label in labels],
+        ]
+
+    @classmethod
+    def initial_for(cls, step: JourneyStep) -> dict[str, Any]:
+        days = step.wait_hours and step.wait_hours % 24 == 0
+        return {
+            "action": step.action, "variant": step.variant_id, "condition": step.condition,
+            "wait": (step.wait_hours // 24 if days else step.wait_hours) or None, "wait_unit": "days" if days else "hours",
+            "if_true": step.if_true, "if_false": step.if_false,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("action")
+        if action == JourneyStep.Action.SEND and not data.get("variant") and "variant" not in self.errors:
+            self.add_error("variant", _("A send step needs a message."))
+        if action == JourneyStep.Action.WAIT and not data.get("wait") and "wait" not in self.errors:
+            self.add_error("wait", _("Enter how long to wait."))
+        if action == JourneyStep.Action.BRANCH and not data.get("condition"):
+            self.add_error("condition", _("Choose what the branch checks."))
+        return data
+
+    def step(self) -> dict[str, Any]:
+        """The step as services.save_journey takes it; fields of other actions are dropped."""
+        data, action = self.cleaned_data, self.cleaned_data["action"]
+        send, wait, branch = (action == a for a in (JourneyStep.Action.SEND, JourneyStep.Action.WAIT, JourneyStep.Action.BRANCH))
+        hours = (data["wait"] or 0) * (24 if data.get("wait_unit") == "days" else 1)
+        return {
+            "action": action, "variant": data["variant"] if send else None, "wait_hours": hours if wait else 0,
+            "condition": data["condition"] if branch else "",
+            "if_true": data["if_true"] if branch else None, "if_false": data["if_false"] if branch else None,
+        }
+
+
+def step_label(step: JourneyStep) -> str:
+    """ "3. Send: B", "4. Wait 2 days", "5. Branch: Clicked a link" — for menus of steps."""
+    detail = ""
+    if step.action == JourneyStep.Action.SEND:
+        detail = f": {step.variant.name}" if step.variant else ""
+    elif step.action == JourneyStep.Action.WAIT:
+        days = step.wait_hours % 24 == 0 and step.wait_hours
+        detail = " " + (_("%(count)s days") % {"count": step.wait_hours // 24} if days else _("%(count)s hours") % {"count": step.wait_hours})
+    elif step.action == JourneyStep.Action.BRANCH:
+        detail = f": {step.get_condition_display()}"
+    return f"{step.position + 1}. {step.get_action_display()}{detail}"

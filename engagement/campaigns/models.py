@@ -411,6 +411,7 @@ class JourneyStep(models.Model):
         END = "end", _("End")
 
     class Condition(models.TextChoices):
+        READ = "read", _("Opened the message")
         CLICKED = "clicked", _("Clicked a link")
         REPLIED = "replied", _("Replied")
         CONVERTED = "converted", _("Bought")
@@ -424,6 +425,10 @@ class JourneyStep(models.Model):
     # Branch targets (positions); None = the next step / the end.
     if_true = models.PositiveSmallIntegerField(_("then go to step"), null=True, blank=True)
     if_false = models.PositiveSmallIntegerField(_("otherwise go to step"), null=True, blank=True)
+    # How many customers a branch sent each way (advance_journey counts them as it moves
+    # them; positions alone cannot tell once paths merge or customers move on).
+    passed_true = models.PositiveIntegerField(default=0, editable=False)
+    passed_false = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("journey step")

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from engagement.campaigns import journeys
 from engagement.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -21,6 +25,8 @@ from engagement.campaigns.models import (
     Idea,
     IdeaBoard,
     IdeaVote,
+    JourneyPosition,
+    JourneyStep,
     Referral,
     SkipReason,
     Vote,
@@ -257,3 +263,87 @@ def idea_stats(board: IdeaBoard) -> dict[str, int]:
     )
     row["votes"] = IdeaVote.objects.filter(idea__board=board).count()
     return row
+@dataclass
+class JourneyStepCounts:
+    here: int = 0  # on the step and due: they move on at the next tick
+    waiting: int = 0  # held by this wait step until their due time
+    ended: int = 0  # finished on this step (an End step)
+    sent: int = 0  # a send step's messages queued for the outbox
+    skipped: int = 0  # a send step's customers left out by a guard
+
+
+def journey_counts(campaign: Campaign, *, now: datetime | None = None) -> tuple[dict[int, JourneyStepCounts], int]:
+    """Customers per step (JourneyPosition) and sends per step, by step position; plus how
+    many finished past the last step. Two grouped queries whatever the audience size.
+
+    A wait step moves its customers on to the next position at once with a later due time,
+    so customers not yet due on position p are the ones the wait at p - 1 holds."""
+    now = now or timezone.now()
+    counts: dict[int, JourneyStepCounts] = defaultdict(JourneyStepCounts)
+    unfinished = Q(finished_at__isnull=True)
+    positions = JourneyPosition.objects.filter(campaign=campaign).values("position").annotate(
+        here=Count("id", filter=unfinished & Q(due_at__lte=now)), held=Count("id", filter=unfinished & Q(due_at__gt=now)),
+        ended=Count("id", filter=Q(finished_at__isnull=False)),
+    )
+    for row in positions:
+        counts[row["position"]].here = row["here"]
+        counts[row["position"]].ended = row["ended"]
+        if row["held"]:
+            counts[row["position"] - 1].waiting = row["held"]
+    sends = CampaignRecipient.objects.filter(campaign=campaign).values("step").annotate(
+        sent=Count("id", filter=Q(queued_at__isnull=False)), skipped=Count("id", filter=Q(status="skipped")),
+    )
+    for row in sends:
+        counts[row["step"]].sent, counts[row["step"]].skipped = row["sent"], row["skipped"]
+    last = max(campaign.steps.values_list("position", flat=True), default=-1)
+    past_end = sum(c.ended for position, c in counts.items() if position > last)
+    return dict(counts), past_end
+
+
+@dataclass
+class FlowCard:
+    """One step as the journey page draws it."""
+
+    index: int
+    step: JourneyStep
+    wait_days: int | None  # a wait in whole days, else None (shown in hours)
+    if_true: int | None  # step numbers (1-based) a branch goes to; None = past the end
+    if_false: int | None
+    incoming: list[tuple[int, bool]]  # (branch step number, on its yes side?)
+    problems: list[str]
+    counts: JourneyStepCounts
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    @property
+    def flows_on(self) -> bool:
+        """Whether customers carry on to the card below (not after an End step or a branch)."""
+        return self.step.action in (JourneyStep.Action.SEND, JourneyStep.Action.WAIT)
+
+
+def journey_flow(campaign: Campaign) -> tuple[list[FlowCard], list[str], int]:
+    """The journey's steps as cards, the problems that are not any one step's, and how many
+    customers finished past the last step."""
+    steps = list(campaign.steps.select_related("variant"))
+    data = journeys.steps_of(campaign)
+    problems = journeys.problems(data, campaign_id=campaign.pk)
+    counts, past_end = journey_counts(campaign) if campaign.status != Campaign.Status.DRAFT else ({}, 0)
+    targets = {i: journeys.next_steps(data, i) for i, step in enumerate(data) if step["action"] == JourneyStep.Action.BRANCH}
+    cards = []
+    for index, step in enumerate(steps):
+        yes, no = targets.get(index, [None, None])
+        cards.append(FlowCard(
+            index=index, step=step,
+            wait_days=step.wait_hours // 24 if step.wait_hours and step.wait_hours % 24 == 0 else None,
+            if_true=_step_number(yes, len(steps)), if_false=_step_number(no, len(steps)),
+            incoming=[(source + 1, side == 0) for source, ends in targets.items() for side, end in enumerate(ends) if end == index],
+            problems=[p.message for p in problems if p.step == index],
+            counts=counts.get(step.position, JourneyStepCounts()),
+        ))
+    return cards, [p.message for p in problems if p.step is None], past_end
+
+
+def _step_number(index: int | None, count: int) -> int | None:
+    return index + 1 if index is not None and index < count else None

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from channels import outbox
 from customers.consent import preference_token
 from customers.models import Customer, Interaction, InteractionKind, Order
-from engagement.campaigns import delivery, personalize, planning
+from engagement.campaigns import delivery, journeys, personalize, planning
 from engagement.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -102,14 +102,33 @@ def save_campaign(
 
 
 @transaction.atomic
-def save_journey(*, campaign: Campaign, steps: Sequence[dict[str, Any]]) -> list[JourneyStep]:
-    """Replace a draft journey's steps ({action, variant, wait_hours, condition, if_true, if_false})."""
+def save_journey(*, campaign: Campaign, steps: Sequence[dict[str, Any]], actor: User | None = None) -> list[JourneyStep]:
+    """Replace a draft journey's steps ({action, variant, wait_hours, condition, if_true,
+    if_false}); raises journeys.JourneyProblems, saving nothing, if they break a rule."""
     if not campaign.is_editable:
         raise CampaignError(_("only a draft journey can be edited"))
+    if campaign.kind != Campaign.Kind.JOURNEY:
+        raise CampaignError(_("only a journey campaign has steps"))
+    found = journeys.problems(steps, campaign_id=campaign.pk)
+    if found:
+        raise journeys.JourneyProblems(found)
     campaign.steps.all().delete()
-    return JourneyStep.objects.bulk_create(
+    saved = JourneyStep.objects.bulk_create(
         [JourneyStep(campaign=campaign, position=index, **step) for index, step in enumerate(steps)]
     )
+    record_audit(actor=actor, action="campaign.journey.save", obj=campaign, changes={"steps": len(saved)})
+    return saved
+
+
+def edit_journey(
+    *, campaign: Campaign, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], actor: User | None,
+) -> list[JourneyStep]:
+    """Apply one builder edit (a journeys.insert_step / replace_step / delete_step / move_step
+    bound to its arguments) to the saved steps, with the campaign locked so two editors
+    never interleave."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        return save_journey(campaign=campaign, steps=change(journeys.steps_of(campaign)), actor=actor)
 
 
 # --- start, plan, send ------------------------------------------------------------------
@@ -129,6 +148,8 @@ def start_campaign(*, campaign: Campaign, actor: User | None, public_base_url: s
             raise CampaignError(_("choose the segment that triggers the campaign"))
         if campaign.kind != Campaign.Kind.TRIGGERED and not campaign.segments.exists():
             raise CampaignError(_("choose at least one audience segment"))
+        if campaign.kind == Campaign.Kind.JOURNEY:
+            _check_journey_can_start(campaign)
         connector = delivery.campaign_connector(campaign)
         if connector is None:
             raise CampaignError(_("connect an enabled account for this channel before sending"))
@@ -150,6 +171,15 @@ def start_campaign(*, campaign: Campaign, actor: User | None, public_base_url: s
         if not later:
             transaction.on_commit(lambda: plan_campaign_task.delay(campaign.pk))
     return campaign
+
+
+def _check_journey_can_start(campaign: Campaign) -> None:
+    steps = journeys.steps_of(campaign)
+    if not any(step["action"] == JourneyStep.Action.SEND for step in steps):
+        raise CampaignError(_("add at least one send step to the journey before starting it"))
+    found = journeys.problems(steps, campaign_id=campaign.pk)
+    if found:
+        raise CampaignError(_("fix the journey before starting it: %(problem)s") % {"problem": found[0].message})
 
 
 def _ensure_links(campaign: Campaign) -> None:
@@ -436,6 +466,7 @@ def enter_journey(campaign: Campaign, audience: planning.Audience, *, now: datet
 
 
 _CONDITION_SQL = {
+    JourneyStep.Condition.READ: "r.read_at IS NOT NULL",
     JourneyStep.Condition.CLICKED: "r.clicked_at IS NOT NULL",
     JourneyStep.Condition.REPLIED: "r.replied_at IS NOT NULL",
     JourneyStep.Condition.CONVERTED: "r.converted_at IS NOT NULL",
@@ -471,25 +502,43 @@ def advance_journey(campaign: Campaign, *, now: datetime) -> planning.PlanResult
                 params["wait"] = timedelta(hours=step.wait_hours)
                 sql = f"UPDATE {positions} SET position = %(next)s, due_at = due_at + %(wait)s WHERE {due}"
             else:
-                params["yes"] = step.if_true if step.if_true is not None else position + 1
-                params["no"] = step.if_false if step.if_false is not None else position + 1
-                condition = _CONDITION_SQL.get(step.condition, "FALSE")
-                sql = (
-                    f"UPDATE {positions} j SET position = CASE WHEN EXISTS (SELECT 1 FROM {_t(CampaignRecipient)} r "
-                    f"WHERE r.campaign_id = j.campaign_id AND r.customer_id = j.customer_id AND {condition}) "
-                    f"THEN %(yes)s ELSE %(no)s END WHERE {due}"
-                )
+                moved += _take_branch(step, due, params)
+                continue
             with connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 moved += cursor.rowcount
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {positions} SET finished_at = %(now)s WHERE campaign_id = %(c)s AND position > %(last)s AND finished_at IS NULL",
+                # Past the last step and due: a wait at the end holds its customers until then.
+                f"UPDATE {positions} SET finished_at = %(now)s WHERE campaign_id = %(c)s AND position > %(last)s "
+                f"AND due_at <= %(now)s AND finished_at IS NULL",
                 {"c": campaign.pk, "now": now, "last": last},
             )
         if not moved:
             break
     return total
+
+
+def _take_branch(step: JourneyStep, due: str, params: dict[str, Any]) -> int:
+    """Move the branch's due customers each way (two statements, so each way is counted)
+    and add the counts to the step; returns how many moved."""
+    params = {**params, "yes": step.if_true if step.if_true is not None else step.position + 1,
+              "no": step.if_false if step.if_false is not None else step.position + 1}
+    condition = _CONDITION_SQL.get(step.condition, "FALSE")
+    responded = (
+        f"EXISTS (SELECT 1 FROM {_t(CampaignRecipient)} r "
+        f"WHERE r.campaign_id = j.campaign_id AND r.customer_id = j.customer_id AND {condition})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_t(JourneyPosition)} j SET position = %(yes)s WHERE {due} AND {responded}", params)
+        went_yes = cursor.rowcount
+        cursor.execute(f"UPDATE {_t(JourneyPosition)} j SET position = %(no)s WHERE {due}", params)
+        went_no = cursor.rowcount
+    if went_yes or went_no:
+        JourneyStep.objects.filter(pk=step.pk).update(
+            passed_true=F("passed_true") + went_yes, passed_false=F("passed_false") + went_no
+        )
+    return went_yes + went_no
 
 
 # --- tracking -----------------------------------------------------------------------------

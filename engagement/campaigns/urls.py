@@ -27,5 +27,10 @@ urlpatterns = [
     path("<int:campaign_id>/preview/", views.campaign_preview, name="campaign-preview"),
     path("<int:campaign_id>/progress/", views.campaign_progress, name="campaign-progress"),
     path("<int:campaign_id>/report/", views.campaign_report, name="campaign-report"),
+    path("<int:campaign_id>/journey/", views.journey_builder, name="journey-builder"),
+    path("<int:campaign_id>/journey/steps/", views.journey_step_add, name="journey-step-add"),
+    path("<int:campaign_id>/journey/steps/<int:index>/", views.journey_step_edit, name="journey-step-edit"),
+    path("<int:campaign_id>/journey/steps/<int:index>/delete/", views.journey_step_delete, name="journey-step-delete"),
+    path("<int:campaign_id>/journey/steps/<int:index>/move/", views.journey_step_move, name="journey-step-move"),
     path("<int:campaign_id>/<str:action>/", views.campaign_action, name="campaign-action"),
 ]

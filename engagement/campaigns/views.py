@@ -4,6 +4,10 @@ offers and idea boards."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.models import Customer, Order
-from engagement.campaigns import personalize, planning, selectors, services
+from engagement.campaigns import journeys, personalize, planning, selectors, services
 from engagement.campaigns.forms import (
     CampaignForm,
     CouponPoolForm,
@@ -20,6 +24,7 @@ from engagement.campaigns.forms import (
     IdeaBoardForm,
     IdeaBoardSettingsForm,
     IdeaSearchForm,
+    JourneyStepForm,
     ModerateIdeaForm,
     PollForm,
     PreviewForm,
@@ -196,6 +201,101 @@ def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "ideas": selectors.idea_stats(campaign.idea_board) if campaign.idea_board_id else None,
     }
     return render(request, "engagement/campaigns/campaign_report.html", context)
+
+
+# --- the journey builder ------------------------------------------------------------------
+
+
+def _journey_or_404(campaign_id: int) -> Campaign:
+    campaign = _campaign_or_404(campaign_id)
+    if campaign.kind != Campaign.Kind.JOURNEY:
+        raise Http404
+    return campaign
+
+
+def _step_form(campaign: Campaign, data: Any = None, *, prefix: str, **kwargs: Any) -> JourneyStepForm:
+    steps = list(campaign.steps.select_related("variant"))
+    form = JourneyStepForm(data, campaign=campaign, steps=steps, prefix=prefix, **kwargs)
+    if prefix == "edit":  # the form opens inside its card: keyboard focus goes with it
+        form.fields["action"].widget.attrs["autofocus"] = True
+    return form
+
+
+def _journey_page(
+    request: HttpRequest, campaign: Campaign, *, add_form: JourneyStepForm | None = None,
+    edit_form: JourneyStepForm | None = None, editing: int | None = None, errors: list[str] | None = None,
+) -> HttpResponse:
+    cards, problems, past_end = selectors.journey_flow(campaign)
+    context = {
+        "campaign": campaign, "cards": cards, "problems": problems, "past_end": past_end, "errors": errors or [],
+        "add_form": add_form or _step_form(campaign, prefix="add") if campaign.is_editable else None,
+        "edit_form": edit_form, "editing": editing, "has_variants": campaign.variants.exists(),
+    }
+    template = "engagement/campaigns/journey.html#journey" if request.htmx else "engagement/campaigns/journey.html"
+    return render(request, template, context)
+
+
+def _apply_edit(request: HttpRequest, campaign: Campaign, change: Callable[..., Any], **forms: Any) -> HttpResponse:
+    """Save one edit through the service; a broken rule re-renders the builder with why."""
+    try:
+        services.edit_journey(campaign=campaign, change=change, actor=request.user)
+    except journeys.JourneyProblems as error:
+        return _journey_page(request, campaign, errors=[p.message for p in error.problems], **forms)
+    except services.CampaignError as error:
+        return _journey_page(request, campaign, errors=[str(error)], **forms)
+    if request.htmx:
+        return _journey_page(request, campaign)
+    return redirect("engagement:journey-builder", campaign.pk)
+
+
+@require_GET
+@roles_required(*CAMPAIGN_ROLES)
+def journey_builder(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """Build a draft journey step by step; once it runs, the same flow with its counts."""
+    return _journey_page(request, _journey_or_404(campaign_id))
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def journey_step_add(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _journey_or_404(campaign_id)
+    form = _step_form(campaign, request.POST, prefix="add")
+    if not form.is_valid():
+        return _journey_page(request, campaign, add_form=form)
+    change = partial(journeys.insert_step, step=form.step(), before=form.cleaned_data["before"])
+    return _apply_edit(request, campaign, change, add_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@roles_required(*CAMPAIGN_ROLES)
+def journey_step_edit(request: HttpRequest, campaign_id: int, index: int) -> HttpResponse:
+    campaign = _journey_or_404(campaign_id)
+    step = campaign.steps.filter(position=index).first()
+    if step is None:
+        raise Http404
+    data = request.POST if request.method == "POST" else None
+    form = _step_form(campaign, data, prefix="edit", initial=JourneyStepForm.initial_for(step))
+    if request.method == "GET" or not form.is_valid():
+        return _journey_page(request, campaign, edit_form=form, editing=index)
+    change = partial(journeys.replace_step, index=index, step=form.step())
+    return _apply_edit(request, campaign, change, edit_form=form, editing=index)
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def journey_step_delete(request: HttpRequest, campaign_id: int, index: int) -> HttpResponse:
+    campaign = _journey_or_404(campaign_id)
+    return _apply_edit(request, campaign, partial(journeys.delete_step, index=index))
+
+
+@require_POST
+@roles_required(*CAMPAIGN_ROLES)
+def journey_step_move(request: HttpRequest, campaign_id: int, index: int) -> HttpResponse:
+    campaign = _journey_or_404(campaign_id)
+    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if offset is None:
+        return _journey_page(request, campaign, errors=[_("Move a step up or down.")])
+    return _apply_edit(request, campaign, partial(journeys.move_step, index=index, offset=offset))
 
 
 @require_GET

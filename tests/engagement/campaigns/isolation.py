@@ -22,6 +22,7 @@ def _idea() -> Idea:
 CAMPAIGN_ID_SOURCES = {
     "campaign_id": lambda: _campaign().pk,
     "action": lambda: "pause",
+    "index": lambda: 0,
     "code": lambda: TrackedLink.objects.create(campaign=_campaign(), url="https://beta.example/").code,
     "slug": lambda: Poll.objects.create(question=f"{MARKER} poll").slug,
     "offer_id": lambda: GiftOffer.objects.create(name=f"{MARKER} gift").pk,
