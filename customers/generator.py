@@ -1067,7 +1067,9 @@ class _People:
 
         def cells(ours: Cells, theirs: Callable[[_TimelineRows], Cells] | bytes) -> Cells:
             parts = [
-                np.full(len(rows.owner), theirs, dtype=object) if isinstance(theirs, bytes) else theirs(rows)
+                np.full(len(rows.owner), theirs, dtype=object)
+                if isinstance(theirs, bytes)
+                else theirs(rows)
                 for rows in others
             ]
             return np.concatenate([ours.astype(object), *parts])[order]

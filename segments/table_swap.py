@@ -36,7 +36,9 @@ def _scratch(name: str) -> str:
 
 
 @contextmanager
-def fresh_copy(table: str, *, before_swap: Callable[[Any, str], None] | None = None) -> Iterator[str]:
+def fresh_copy(
+    table: str, *, before_swap: Callable[[Any, str], None] | None = None
+) -> Iterator[str]:
     """Yield the qualified name of an empty table shaped like `table` (columns, defaults,
     NOT NULL and CHECK constraints) for the caller to fill. When the block ends, give it
     the indexes of `table`, analyze it, lock the old table, call `before_swap(cursor,
@@ -62,7 +64,9 @@ def fresh_copy(table: str, *, before_swap: Callable[[Any, str], None] | None = N
         renamed_constraints: list[str] = []
         for name, kind, definition in constraints:
             if kind in ("p", "u"):
-                cursor.execute(f"ALTER TABLE {new} ADD CONSTRAINT {_quote(_scratch(name))} {definition}")
+                cursor.execute(
+                    f"ALTER TABLE {new} ADD CONSTRAINT {_quote(_scratch(name))} {definition}"
+                )
                 renamed_constraints.append(name)
         for name, definition in indexes:
             match = _INDEX_DEF.match(definition)
@@ -85,12 +89,18 @@ def fresh_copy(table: str, *, before_swap: Callable[[Any, str], None] | None = N
         cursor.execute(f"DROP TABLE {old}")
         cursor.execute(f"ALTER TABLE {new} RENAME TO {_quote(table)}")
         for name in renamed_constraints:  # renames the constraint's index with it
-            cursor.execute(f"ALTER TABLE {old} RENAME CONSTRAINT {_quote(_scratch(name))} TO {_quote(name)}")
+            cursor.execute(
+                f"ALTER TABLE {old} RENAME CONSTRAINT {_quote(_scratch(name))} TO {_quote(name)}"
+            )
         for name in renamed_indexes:
-            cursor.execute(f"ALTER INDEX {schema}.{_quote(_scratch(name))} RENAME TO {_quote(name)}")
+            cursor.execute(
+                f"ALTER INDEX {schema}.{_quote(_scratch(name))} RENAME TO {_quote(name)}"
+            )
 
 
-def _definitions(cursor: Any, table: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+def _definitions(
+    cursor: Any, table: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
     """The table's indexes that no constraint owns, and its primary-key, unique and
     foreign-key constraints (CHECK and NOT NULL come along with LIKE)."""
     cursor.execute(
