@@ -655,6 +655,9 @@ class _People:
             np.where(churned, quiet_since, vocab.now - 60), self.first_seen + 60
         )
         self._choose_identities()
+        # Its own stream (spawning draws nothing from `rng`): the rest of the chunk stays
+        # what the same seed gave before referrals existed.
+        self._choose_referrals(rng.spawn(1)[0])
 
     def rows(self) -> Chunk:
         orders, purchases = self.orders()
@@ -662,7 +665,7 @@ class _People:
             Customer: (self.customers(), self.n),
             Identity: self.identities(),
             Order: orders,
-            Interaction: self.interactions(purchases),
+            Interaction: self.interactions([purchases, self.referrals()]),
             Consent: self.consents(),
             CustomerTag: self.tags(),
         }
@@ -736,6 +739,43 @@ class _People:
             np.where(cn, v.surname_pinyin[surname], v.first_lower[first]),
             np.where(cn, v.given_pinyin[g1], b"."),
             np.where(cn, v.given_pinyin[g2], v.last_lower[last]),
+        )
+
+    # referrals ---------------------------------------------------------------------------
+
+    def _choose_referrals(self, rng: np.random.Generator) -> None:
+        """Who brought whom (the graph the influence score's centrality reads): ~5 % of
+        customers arrived through a friend's referral, on their first day. A quarter of
+        the customers ever pass a referral on, with heavy-tailed success (Pareto pull):
+        ~3 % of customers refer anyone, the top 1 % bring over half the newcomers, the
+        best a few dozen. A referrer was seen before the friend and still active that day.
+        Referrers come from the same chunk (a chunk is 20,000 customers)."""
+        n = self.n
+        pull = np.where(rng.random(n) < 0.25, rng.pareto(1.6, n) + 0.1, 0.0)
+        order = np.argsort(self.first_seen, kind="stable")
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        cumulative = np.cumsum(pull[order])
+        # Drawn a little above 5 %: some draws fall on a referrer who had gone quiet.
+        referred = np.flatnonzero((rng.random(n) < 0.065) & (position > 0))
+        before = cumulative[np.maximum(position[referred] - 1, 0)]
+        referred, before = referred[before > 0], before[before > 0]
+        # A weighted pick among the customers seen earlier: the prefix sums up to the friend.
+        picked = np.searchsorted(cumulative, rng.random(len(referred)) * before, side="right")
+        referrer = order[np.minimum(picked, position[referred] - 1)]
+        kept = (self.last_active[referrer] >= self.first_seen[referred]) & (referrer != referred)
+        self.referrer, self.referred = referrer[kept], referred[kept]
+
+    def referrals(self) -> _TimelineRows:
+        """A referral on the referrer's timeline names the friend, as a referral link does."""
+        v, referrer, referred = self.vocab, self.referrer, self.referred
+        return _TimelineRows(
+            owner=referrer,
+            seconds=self.first_seen[referred],
+            channel=np.full(len(referrer), v.channel("web")),
+            kind=v.kind("referral"),
+            metadata=_join(b'{"referred_id": ', self.id_cells[referred], b"}"),
+            external_id=_join(b"referral:", self.id_cells[referrer], b"-", self.id_cells[referred]),
         )
 
     # identities --------------------------------------------------------------------------
@@ -923,7 +963,7 @@ class _People:
 
     # orders ------------------------------------------------------------------------------
 
-    def orders(self) -> tuple[tuple[bytes, int], _Purchases]:
+    def orders(self) -> tuple[tuple[bytes, int], _TimelineRows]:
         v, rng, n = self.vocab, self.rng, self.n
         # 35% buy; repeat purchases are heavy-tailed (most once, a few dozens of times).
         count = np.where(
@@ -966,10 +1006,11 @@ class _People:
         ]  # fmt: skip
         # A cancelled order never reached the customer; the others are on their timeline.
         kept = status != 2
-        purchases = _Purchases(
+        purchases = _TimelineRows(
             owner=owner[kept],
             seconds=seconds[kept],
             channel=channel[kept],
+            kind=v.kind("purchase"),
             metadata=_join(b'{"order": "', number[kept], b'", "amount": "', amount[kept], b'"}'),
             external_id=number[kept],
         )
@@ -977,7 +1018,7 @@ class _People:
 
     # interactions ------------------------------------------------------------------------
 
-    def interactions(self, purchases: _Purchases) -> tuple[bytes, int]:
+    def interactions(self, others: Sequence[_TimelineRows]) -> tuple[bytes, int]:
         v, rng, n = self.vocab, self.rng, self.n
         # Heavy-tailed (Lomax): a fifth never interact, most a few times, a handful of
         # customers thousands of times; mean ~10 a customer with purchases.
@@ -1018,29 +1059,33 @@ class _People:
         external = _join(b"g", self.id_cells[owner], b"-", _numbers(position))
         external[~v.has_external_id[kind]] = b""
 
-        # Purchases join the timeline, in customer order: appending to the (customer,
-        # occurred_at) index instead of scattering over it.
-        p = len(purchases.owner)
-        order = np.argsort(np.concatenate([owner, purchases.owner]), kind="stable")
+        # Purchases and referrals join the timeline, in customer order: appending to the
+        # (customer, occurred_at) index instead of scattering over it.
+        p = sum(len(rows.owner) for rows in others)
+        order = np.argsort(np.concatenate([owner, *(rows.owner for rows in others)]), kind="stable")
 
-        def merged(ours: np.ndarray, theirs: np.ndarray) -> np.ndarray:
-            return np.concatenate([ours, theirs])[order]
+        def merged(ours: np.ndarray, theirs: Callable[[_TimelineRows], np.ndarray]) -> np.ndarray:
+            return np.concatenate([ours, *(theirs(rows) for rows in others)])[order]
 
-        def cells(ours: Cells, theirs: Cells | bytes) -> Cells:
-            if isinstance(theirs, bytes):
-                theirs = np.full(p, theirs, dtype=object)
-            return np.concatenate([ours.astype(object), theirs])[order]
+        def cells(ours: Cells, theirs: Callable[[_TimelineRows], Cells] | bytes) -> Cells:
+            parts = [
+                np.full(len(rows.owner), theirs, dtype=object)
+                if isinstance(theirs, bytes)
+                else theirs(rows)
+                for rows in others
+            ]
+            return np.concatenate([ours.astype(object), *parts])[order]
 
         columns: list[Column] = [
-            self.id_cells[merged(owner, purchases.owner)],
-            v.channel_cells[merged(channel, purchases.channel)],
-            v.kind_cells[merged(kind, np.full(p, v.kind("purchase")))],
-            v.timestamps(merged(seconds, purchases.seconds)),
+            self.id_cells[merged(owner, lambda rows: rows.owner)],
+            v.channel_cells[merged(channel, lambda rows: rows.channel)],
+            v.kind_cells[merged(kind, lambda rows: np.full(len(rows.owner), rows.kind))],
+            v.timestamps(merged(seconds, lambda rows: rows.seconds)),
             cells(v.texts[text], b""),
-            cells(v.metas[meta], purchases.metadata),
+            cells(v.metas[meta], lambda rows: rows.metadata),
             cells(sentiment_cells, NULL),
             cells(language, b""),
-            cells(external, purchases.external_id),
+            cells(external, lambda rows: rows.external_id),
         ]
         return _lines(columns, m + p), m + p
 
@@ -1119,11 +1164,13 @@ class _People:
 
 
 @dataclass
-class _Purchases:
-    """Paid and refunded orders, echoed on the timeline as purchase interactions."""
+class _TimelineRows:
+    """Interactions that echo something else in the chunk: paid and refunded orders
+    (purchase), customers brought by a friend (referral)."""
 
     owner: np.ndarray  # index into the chunk's customers
     seconds: np.ndarray
     channel: np.ndarray  # index into _Vocabulary.channels
+    kind: int  # index into _Vocabulary.kinds
     metadata: Cells
     external_id: Cells

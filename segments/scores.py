@@ -1,13 +1,14 @@
 """Customer scores, computed for the whole brand in a few set-wise statements.
 
-One INSERT … ON CONFLICT writes every live customer's CustomerScore from three
+Every live customer's CustomerScore is written by one INSERT … SELECT into a fresh copy
+of the score table, which then replaces the old one (segments.table_swap: no 1M-row
+upsert, no dead rows, readers see the old scores until the swap). The SELECT joins three
 aggregates, each built once into an analyzed temp table: interactions of the last year
 (the run's only pass over that table, every per-customer figure at once), paid orders
 with their RFM quintiles, and the referral graph (read off a partial index); only the
 graph's centrality leaves SQL (PageRank on the edge list with numpy, which is tiny next
-to the customer table). The score table keeps half of each page free, so the daily
-rewrite is mostly HOT updates (migration 0002). Each score keeps its components, and
-`score_reasons` turns them into the sentences the profile shows.
+to the customer table). Each score keeps its components, and `score_reasons` turns them
+into the sentences the profile shows.
 
 Definitions (kept here once; the tests check RFM against a pandas reference):
 - RFM over paid orders: R, F, M are ntile(5) over (last order, count, revenue), ties
@@ -47,6 +48,7 @@ from segments.models import (
     SocialCapitalSnapshot,
     Tier,
 )
+from segments.table_swap import fresh_copy
 
 AUTHORED_KINDS = ("message_in", "comment", "mention", "share", "poll_vote", "referral")
 PASSIVE_KINDS = (
@@ -152,7 +154,7 @@ WITH live AS (
       LEFT JOIN {acts} a ON a.customer_id = l.id
       LEFT JOIN converted cv ON cv.customer_id = l.id
       LEFT JOIN {centrality} ce ON ce.customer_id = l.id
-), scored AS (
+), scored AS MATERIALIZED (
     SELECT b.*,
            ln(1 + b.reach) + 2 * b.shares + 2 * b.mentions + 10 * b.referrals_converted
              + 5 * b.centrality AS influence,
@@ -176,29 +178,18 @@ WITH live AS (
       FROM scored
 ), tiers AS (
     SELECT id, value, cume_dist() OVER (ORDER BY value DESC) AS top_share FROM ranks
-), tiered AS (
-    SELECT s.*, v.value, v.top_share FROM scored s JOIN tiers v ON v.id = s.id
 )
-INSERT INTO {score} AS cs (
+INSERT INTO {score} (
     customer_id, recency_days, frequency, monetary, r, f, m, rfm_group, activity, reach, shares,
     mentions, referrals_converted, centrality, influence, authored, passive, participation,
     lifecycle, value, tier, computed_at)
 SELECT t.id, t.recency_days, t.frequency, t.monetary, t.r, t.f, t.m, t.rfm_group, t.activity,
        t.reach, t.shares, t.mentions, t.referrals_converted, t.centrality, t.influence, t.authored,
-       t.passive, t.participation, t.lifecycle, t.value,
-       CASE WHEN t.top_share <= %(key_share)s THEN 'key'
-            WHEN t.top_share <= %(middle_share)s THEN 'middle' ELSE 'low' END,
+       t.passive, t.participation, t.lifecycle, v.value,
+       CASE WHEN v.top_share <= %(key_share)s THEN 'key'
+            WHEN v.top_share <= %(middle_share)s THEN 'middle' ELSE 'low' END,
        %(now)s
-  FROM tiered t
-ON CONFLICT (customer_id) DO UPDATE SET
-    recency_days = EXCLUDED.recency_days, frequency = EXCLUDED.frequency,
-    monetary = EXCLUDED.monetary, r = EXCLUDED.r, f = EXCLUDED.f, m = EXCLUDED.m,
-    rfm_group = EXCLUDED.rfm_group, activity = EXCLUDED.activity, reach = EXCLUDED.reach,
-    shares = EXCLUDED.shares, mentions = EXCLUDED.mentions,
-    referrals_converted = EXCLUDED.referrals_converted, centrality = EXCLUDED.centrality,
-    influence = EXCLUDED.influence, authored = EXCLUDED.authored, passive = EXCLUDED.passive,
-    participation = EXCLUDED.participation, lifecycle = EXCLUDED.lifecycle,
-    value = EXCLUDED.value, tier = EXCLUDED.tier, computed_at = EXCLUDED.computed_at
+  FROM scored t JOIN tiers v ON v.id = t.id
 """
 
 # Referral edges, referrer → referred: a referral interaction names the other person
@@ -257,7 +248,9 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
     """Recompute every live customer's scores, then today's social-capital snapshot.
 
     Interactions are read once (the last year, grouped by customer, into a temp table)
-    and the graph off its partial index; everything else is small or one upsert."""
+    and the graph off its partial index; the scores fill a fresh copy of the score table,
+    which replaces the old one when complete (segments.table_swap). The snapshot is
+    taken after that commit, so the swap's lock lasts only the swap."""
     started = time.perf_counter()
     phases: dict[str, float] = {}
 
@@ -283,6 +276,9 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
         # Big hashes and sorts stay in memory; JIT compiling these statements costs more
         # than it saves at any brand size we run.
         cursor.execute("SELECT set_config('work_mem', '256MB', true), set_config('jit', 'off', true)")
+        # Left over when an enclosing transaction ran a score run before (ON COMMIT DROP
+        # waits for the outermost commit).
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.seg_edges, pg_temp.seg_centrality, pg_temp.seg_acts, pg_temp.seg_paid")
         cursor.execute(_EDGES_SQL.format(interaction=_q(Interaction)))
         edges = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
         edges = edges[edges[:, 0] != edges[:, 1]]
@@ -292,7 +288,7 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
             "CREATE TEMP TABLE seg_centrality (customer_id bigint PRIMARY KEY, value float8) ON COMMIT DROP"
         )
         cursor.execute(
-            "INSERT INTO seg_edges SELECT unnest(%s::bigint[]), unnest(%s::bigint[])",
+            "INSERT INTO seg_edges SELECT unnest(%s::bigint[]), unnest(%s::bigint[]); ANALYZE seg_edges",
             [edges[:, 0].tolist(), edges[:, 1].tolist()],
         )
         cursor.execute(
@@ -308,22 +304,34 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
         cursor.execute(_PAID_SQL.format(order=_q(Order)), params)
         cursor.execute("ANALYZE seg_paid")
         phase("orders")
-        cursor.execute(
-            _SCORES_SQL.format(
-                customer=_q(Customer), order=_q(Order), acts="seg_acts", paid="seg_paid", score=_q(CustomerScore),
-                edges="seg_edges", centrality="seg_centrality", rfm_group=_RFM_GROUP_SQL,
-            ),
-            params,
-        )
-        scored = cursor.rowcount
-        cursor.execute(
-            f"DELETE FROM {_q(CustomerScore)} s USING {_q(Customer)} c "
-            "WHERE c.id = s.customer_id AND (c.merged_into_id IS NOT NULL OR c.erased_at IS NOT NULL)"
-        )
-        phase("scores")
-        take_snapshot(now=now, sentiment=sentiment)
-        phase("snapshot")
+        with fresh_copy(CustomerScore._meta.db_table, before_swap=_drop_gone_customers) as score_table:
+            # The final join of 1M scores to their ranks: hashed, rather than both sides
+            # sorted by id for a merge join (the planner's pick, two more 1M-row sorts).
+            cursor.execute("SELECT set_config('enable_mergejoin', 'off', true)")
+            cursor.execute(
+                _SCORES_SQL.format(
+                    customer=_q(Customer), order=_q(Order), acts="seg_acts", paid="seg_paid", score=score_table,
+                    edges="seg_edges", centrality="seg_centrality", rfm_group=_RFM_GROUP_SQL,
+                ),
+                params,
+            )
+            scored = cursor.rowcount
+            cursor.execute("SELECT set_config('enable_mergejoin', 'on', true)")
+            phase("scores")
+        phase("swap")
+    take_snapshot(now=now, sentiment=sentiment)
+    phase("snapshot")
     return ScoreRun(customers=scored, edges=len(edges), seconds=time.perf_counter() - started, phases=phases)
+
+
+def _drop_gone_customers(cursor: Any, score_table: str) -> None:
+    """Customers merged or erased while the scores were computed: their erasure cleared
+    the old table, which no one can write any more once the swap holds its lock. (One
+    deleted outright fails the foreign key's validation next, and the run with it.)"""
+    cursor.execute(
+        f"DELETE FROM {score_table} s USING {_q(Customer)} c "
+        "WHERE c.id = s.customer_id AND (c.merged_into_id IS NOT NULL OR c.erased_at IS NOT NULL)"
+    )
 
 
 def _json(value: Any) -> str:
@@ -374,7 +382,9 @@ HISTOGRAM_BINS = 10
 
 _TOTALS_SQL = """
 SELECT count(*), avg(activity), sum(monetary), sum(referrals_converted),
-       COALESCE(avg(ln(1 + frequency + authored + passive) * power(0.5, COALESCE(recency_days, 3650) / 30.0)), 0),
+       -- in floating point: with numeric literals power() runs in numeric, ~20x slower
+       COALESCE(avg(ln(1 + frequency + authored + passive)
+                    * power(0.5::float8, COALESCE(recency_days, 3650) / 30.0::float8)), 0),
        COALESCE(max(activity), 0), COALESCE(max(influence), 0)
   FROM {score}
 """

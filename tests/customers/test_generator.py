@@ -1,5 +1,7 @@
 """The synthetic-data generator: real rows, consistent aggregates, all or nothing."""
 
+from collections import Counter
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -64,3 +66,29 @@ def test_command_reports_counts(brand, capsys):
     out = capsys.readouterr().out
     assert "30 customers" in out
     assert Customer.objects.count() == 30
+
+
+def test_some_customers_were_brought_by_a_friend(brand):
+    # given a brand generated in one chunk
+    generate(customers=4000, seed=11)
+    # when its referral graph is read back (a referral on the referrer names the friend)
+    edges = list(
+        Interaction.objects.filter(kind="referral", metadata__has_key="referred_id").values_list(
+            "customer_id", "metadata__referred_id", "occurred_at"
+        )
+    )
+    seen = dict(Customer.objects.values_list("id", "first_seen_at"))
+    referred = [friend for _referrer, friend, _at in edges]
+    # then about one customer in twenty came through a referral, each through one friend
+    assert 0.03 * 4000 <= len(edges) <= 0.07 * 4000
+    assert len(set(referred)) == len(referred)
+    # a referrer is a customer of the brand, seen before the friend arrived, never the friend
+    for referrer, friend, at in edges:
+        assert referrer != friend
+        assert friend in seen and seen[referrer] <= at
+    # and referring is heavy-tailed: few customers refer at all, the best bring many
+    per_referrer = sorted(Counter(referrer for referrer, _friend, _at in edges).values(), reverse=True)
+    assert len(per_referrer) < 0.05 * 4000
+    assert per_referrer[0] >= 5
+    top_tenth = per_referrer[: max(1, len(per_referrer) // 10)]
+    assert sum(top_tenth) >= 0.3 * len(edges)

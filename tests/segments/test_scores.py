@@ -152,3 +152,81 @@ def test_snapshot_breakdowns_count_the_score_table(brand):
     values = list(CustomerScore.objects.values_list("value", flat=True))
     assert breakdown["value_histogram"][-1][:2] == [90.0, 100.0]
     assert breakdown["value_histogram"][-1][2] == sum(1 for v in values if v >= 90)
+
+
+def _catalog(table: str) -> list[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass
+               UNION ALL
+               SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s
+               ORDER BY 1""",
+            [table, table],
+        )
+        return cursor.fetchall()
+
+
+def test_a_run_replaces_the_score_table_with_the_same_indexes_and_constraints(brand):
+    # given a brand scored once, with a score for someone who has since been erased
+    kept, erased = CustomerFactory(), CustomerFactory()
+    OrderFactory(customer=kept, amount=Decimal("10.00"))
+    compute_scores(now=NOW)
+    before = _catalog(CustomerScore._meta.db_table)
+    Customer.objects.filter(pk=erased.pk).update(erased_at=NOW)
+    # when the scores are computed again
+    run = compute_scores(now=NOW + timedelta(days=1))
+    # then the table is a fresh one under the same name, indexes and constraints
+    assert _catalog(CustomerScore._meta.db_table) == before
+    assert any("FOREIGN KEY" in definition for _name, definition in before)
+    assert not [t for t, in _tables_named("next_%")]
+    # holding exactly the live customers, computed by this run
+    assert run.customers == 1
+    assert list(CustomerScore.objects.values_list("customer_id", flat=True)) == [kept.pk]
+    assert CustomerScore.objects.get().computed_at == NOW + timedelta(days=1)
+    # and the foreign key still guards it
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerScore.objects.create(customer_id=kept.pk + 10_000, computed_at=NOW)
+        from django.db import connection
+
+        connection.check_constraints()
+
+
+def _tables_named(pattern: str) -> list[tuple[str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE %s", [pattern]
+        )
+        return cursor.fetchall()
+
+
+def test_generated_referrals_feed_the_influence_score(brand):
+    # given a generated brand, where some customers brought friends
+    from collections import Counter
+
+    from customers.models import Interaction
+
+    generate(customers=3000, seed=11, now=NOW)
+    edges = list(
+        Interaction.objects.filter(kind="referral", metadata__has_key="referred_id").values_list(
+            "customer_id", "metadata__referred_id"
+        )
+    )
+    # when the scores are computed
+    run = compute_scores(now=NOW)
+    # then every referral is an edge of the graph
+    assert run.edges == len(edges) > 50
+    scores = {s.customer_id: s for s in CustomerScore.objects.all()}
+    # the busiest referrer is more central than anyone who brought no one
+    top, _friends = Counter(referrer for referrer, _friend in edges).most_common(1)[0]
+    referrers = {referrer for referrer, _friend in edges}
+    assert scores[top].centrality > max(s.centrality for pk, s in scores.items() if pk not in referrers)
+    # and a referral converted when the friend has paid
+    buyers = set(Order.objects.filter(status="paid").values_list("customer_id", flat=True))
+    converted = Counter(referrer for referrer, friend in edges if friend in buyers)
+    assert {pk: s.referrals_converted for pk, s in scores.items() if s.referrals_converted} == dict(converted)
