@@ -711,7 +711,7 @@ def refer(*, code: str, referee_id: int, now: datetime | None = None) -> Referra
             )
             Interaction.objects.create(
                 customer_id=link.customer_id, channel="web", kind=InteractionKind.REFERRAL, occurred_at=now,
-                external_id=f"referral:{referral.pk}", metadata={"program": link.program_id, "referee": referee_id},
+                external_id=f"referral:{referral.pk}", metadata={"program": link.program_id, "referred_id": referee_id},
             )
     except IntegrityError as error:
         raise CampaignError(_("this friend was already referred")) from error

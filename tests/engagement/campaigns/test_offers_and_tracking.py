@@ -208,3 +208,23 @@ def test_journey_sends_waits_and_branches_on_click(brand):
     later = CampaignRecipient.objects.filter(campaign=campaign, step__gt=0)
     assert sorted(later.values_list("customer_id", "variant__name")) == sorted([(clicker.pk, "thanks"), (quiet.pk, "reminder")])
     assert not JourneyPosition.objects.filter(campaign=campaign, finished_at__isnull=True).exists()
+
+
+def test_a_referral_through_a_program_is_an_edge_of_the_influence_graph(brand):
+    from segments.models import CustomerScore
+    from segments.scores import compute_scores
+
+    # given an advocate who brought two friends through a referral program, one of whom bought
+    program = ReferralProgram.objects.create(name="Bring a friend", reward_on=ReferralProgram.RewardOn.SIGNUP)
+    advocate, buyer, browser, bystander = CustomerFactory(), CustomerFactory(), CustomerFactory(), CustomerFactory()
+    code = services.referral_link_for(program=program, customer=advocate).code
+    services.refer(code=code, referee_id=buyer.pk)
+    services.refer(code=code, referee_id=browser.pk)
+    OrderFactory(customer=buyer, status="paid")
+    # when the scores are computed
+    run = compute_scores(now=timezone.now() + timedelta(minutes=1))
+    # then both referrals are edges, the advocate is the most central and one referral converted
+    assert run.edges == 2
+    scores = {s.customer_id: s for s in CustomerScore.objects.all()}
+    assert scores[advocate.pk].centrality > max(scores[c.pk].centrality for c in (buyer, browser, bystander))
+    assert scores[advocate.pk].referrals_converted == 1
