@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
 
@@ -40,7 +41,9 @@ def list_rows(customers: list[Customer]) -> list[dict[str, Any]]:
             "channels": format_html_join(" ", '<span class="badge">{}</span>', ((label,) for label in customer.kind_labels)),
             "tags": format_html_join(" ", '<span class="badge" data-testid="tag">{}</span>', ((name,) for name in customer.tag_names)),
             "last_seen": timezone.localtime(seen).strftime("%Y-%m-%d %H:%M") if seen else NOTHING,
-            "orders": number_format(customer.order_count, use_l10n=True, force_grouping=True),
-            "revenue": number_format(customer.revenue, 2, use_l10n=True, force_grouping=True),
+            # the filters themselves: in Chinese intcomma groups a number but not the
+            # string floatformat returns
+            "orders": intcomma(customer.order_count),
+            "revenue": intcomma(floatformat(customer.revenue, 2)),
         })
     return rows
