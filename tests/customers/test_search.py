@@ -286,3 +286,12 @@ def test_the_list_costs_the_same_queries_whatever_its_rows_hold(staff_client, pa
         client.get("/customers/", params)
     # then the page runs as many queries as before: badges come with the rows
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_an_email_search_looks_in_identities_not_names(people):
+    # given a customer whose display name is an address they have no identity for
+    CustomerFactory(display_name="named.like@an-address.example")
+    # then an email-shaped query finds identities only, and a plain fragment still finds the name
+    assert found("named.like@an-address.example") == set()
+    assert found("lin@example") == {"Mei Lin"}
+    assert found("named.like") == {"named.like@an-address.example"}
