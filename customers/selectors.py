@@ -234,19 +234,13 @@ def _walks_the_list(query: str, search: dict[str, Any]) -> bool:
     kinds = ", ".join("%s" for _ in SEARCHABLE_IDENTITY_KINDS)
     pattern = _ilike_pattern(query)
     # One round trip; the identities are only read if the names were fewer than the cap.
-    names = (
-        f"(SELECT 1 FROM {_table(Customer)} WHERE display_name ILIKE %s LIMIT %s) UNION ALL"
-        if _names_may_hold(query) else ""
-    )
-    sql = f"""
-        SELECT count(*) FROM (
-            {names}
-            (SELECT 1 FROM {_table(Identity)} WHERE kind IN ({kinds}) AND value ILIKE %s LIMIT %s)
-            LIMIT %s
-        ) matches
-    """
-    params = [*([pattern, COMMON_FRAGMENT] if names else []), *SEARCHABLE_IDENTITY_KINDS, pattern,
-              COMMON_FRAGMENT, COMMON_FRAGMENT]
+    branches = [f"(SELECT 1 FROM {_table(Identity)} WHERE kind IN ({kinds}) AND value ILIKE %s LIMIT %s)"]
+    params: list = [*SEARCHABLE_IDENTITY_KINDS, pattern, COMMON_FRAGMENT]
+    if _names_may_hold(query):
+        branches.insert(0, f"(SELECT 1 FROM {_table(Customer)} WHERE display_name ILIKE %s LIMIT %s)")
+        params[:0] = [pattern, COMMON_FRAGMENT]
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM ({' UNION ALL '.join(branches)}) found LIMIT %s) matches"
+    params.append(COMMON_FRAGMENT)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0] >= COMMON_FRAGMENT
