@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    import logging
+
+    logging.getLogger("scrm.request").setLevel(logging.WARNING)  # one line per page load otherwise
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django_tenants.utils import schema_context

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from customers import sample_data as sd
+from customers.bulkload import suspended_upkeep
 from customers.channels import Channel, IdentityKind
 from customers.models import (
     AttributeDefinition,
@@ -128,7 +129,7 @@ def generate(
         stats.bulk = bulk
         ids = _reserve_customer_ids(customers)
         vocab = _Vocabulary(seed=seed, now=now, tag_ids=tag_ids)
-        with _timed(stats, "rebuild"), _without_constraints(enabled=bulk):
+        with _timed(stats, "rebuild"), suspended_upkeep(_TABLES, enabled=bulk):
             with _timed(stats, "load"):
                 for chunk in _produce_in_background(vocab, ids, seed=seed, chunk_size=chunk_size):
                     for model, (payload, count) in chunk.items():
@@ -226,58 +227,13 @@ def _copy(model: type, payload: bytes) -> None:
             copy.write(view[offset : offset + (1 << 20)])
 
 
+_TABLES = [model._meta.db_table for model in _COLUMNS]
+
+
 def _analyze() -> None:
     with connection.cursor() as cursor:
         for model in _COLUMNS:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
-@contextmanager
-def _without_constraints(*, enabled: bool) -> Iterator[None]:
-    """Drop the loaded tables' foreign keys, unique constraints and secondary indexes;
-    recreate them exactly as they were (validating every row) when the block ends."""
-    if not enabled:
-        yield
-        return
-    tables = [model._meta.db_table for model in _COLUMNS]
-    qn = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        # DDL is refused while deferred FK checks from earlier writes in this transaction
-        # are pending: run them now, then return to Django's deferred default.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        cursor.execute(
-            """
-            SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
-              FROM pg_constraint
-             WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('f', 'u')
-             ORDER BY contype DESC, conname  -- unique ones first: foreign keys may need them
-            """,
-            [tables],
-        )
-        constraints = cursor.fetchall()
-        cursor.execute(
-            """
-            SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid)
-              FROM pg_index
-             WHERE indrelid = ANY(%s::regclass[]) AND NOT indisprimary
-               AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid)
-            """,
-            [tables],
-        )
-        indexes = cursor.fetchall()
-        for table, name, _definition in reversed(constraints):
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
-        for index, _definition in indexes:
-            cursor.execute(f"DROP INDEX {index}")
-    yield
-    with connection.cursor() as cursor:
-        # Index builds are sorts: give them memory, for this transaction only.
-        cursor.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")
-        for _index, definition in indexes:
-            cursor.execute(definition)
-        for table, name, definition in constraints:
-            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {qn(name)} {definition}")
 
 
 # --- the producer thread -----------------------------------------------------------------

@@ -19,13 +19,17 @@ CAP = 10_000
 
 
 class CappedPaginator(Paginator):
-    def __init__(self, object_list, per_page: int, *, cap: int = CAP) -> None:  # noqa: ANN001
+    def __init__(self, object_list, per_page: int, *, cap: int = CAP, known_over_cap: bool = False) -> None:  # noqa: ANN001
         super().__init__(object_list, per_page)
         self.cap = cap
+        self.known_over_cap = known_over_cap
 
     @cached_property
     def counted(self) -> int:
-        """Matching rows, counted up to cap + 1."""
+        """Matching rows, counted up to cap + 1 (not counted when the caller knows there
+        are more: even the capped count reads cap + 1 index entries, tens of ms)."""
+        if self.known_over_cap:
+            return self.cap + 1
         return self.object_list.order_by()[: self.cap + 1].count()
 
     @cached_property
@@ -37,8 +41,10 @@ class CappedPaginator(Paginator):
         return min(self.counted, self.cap)
 
 
-def paginate_capped(request: HttpRequest, items, *, per_page: int = 25, cap: int = CAP) -> Page:  # noqa: ANN001
-    return CappedPaginator(items, per_page, cap=cap).get_page(request.GET.get("page"))
+def paginate_capped(
+    request: HttpRequest, items, *, per_page: int = 25, cap: int = CAP, known_over_cap: bool = False,  # noqa: ANN001
+) -> Page:
+    return CappedPaginator(items, per_page, cap=cap, known_over_cap=known_over_cap).get_page(request.GET.get("page"))
 
 
 class LookaheadPage:

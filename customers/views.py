@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers import selectors, tagging
 from customers.forms import BulkTagForm, CustomerFilterForm, NoteForm, TimelineFilterForm
+from customers.list_rows import list_rows
 from customers.models import Customer, Tag
 from customers.notes import add_note
 from customers.paging import page_number, paginate_capped
@@ -43,13 +44,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             exact_first=not picked_sort, **search,
         )
     else:
+        # A brand of ten times the cap surely has more live customers than the cap: the
+        # count would only say "10,000+" after reading 10,001 index entries.
         page = paginate_capped(
             request, selectors.customer_rows(selectors.customer_search(**search)),
             per_page=PER_PAGE, cap=LIST_CAP,
+            known_over_cap=selectors.customer_table_estimate() >= 10 * LIST_CAP,
         )
         page.object_list = selectors.with_badges(page.object_list)
     context = {
-        "page": page, "form": form, "sort": search["sort"], "picked_sort": picked_sort,
+        "page": page, "rows": list_rows(page.object_list), "form": form, "sort": search["sort"], "picked_sort": picked_sort,
         "can_tag": role_of(request.user) in TAGGING_ROLES,
     }
     template = "customers/customer_list.html#customer-table" if request.htmx else "customers/customer_list.html"

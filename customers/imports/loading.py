@@ -26,6 +26,9 @@ from customers.models import Customer, CustomerTag, Identity, ImportJob, Order, 
 from customers.services import refresh_customer_aggregates
 
 DEFAULT_TAG_COLOR = "#6b7280"
+# From this many rows an import into tables holding no more than that suspends their
+# index and foreign-key upkeep (customers.bulkload), as the generator does.
+BULK_ROWS = 50_000
 IMPORT_SOURCE = "import"
 
 
@@ -101,6 +104,8 @@ class Loader:
         self.keys: list[str] = ["external_id"] if kind == ImportJob.Kind.ORDERS else list(IDENTITY_FIELDS)
         self.identity_keys: list[str] = list(IDENTITY_FIELDS)
         self.analyzed = False
+        # Set by the caller while it holds the tables exclusively (bulk mode).
+        self.exclusive = False
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
             if kind == ImportJob.Kind.ORDERS:
@@ -146,6 +151,23 @@ class Loader:
                     " WHERE error IS NULL ON CONFLICT DO NOTHING"
                 )
         return ChunkResult(len(row_nos) - len(errors), errors)
+
+    def bulk_tables(self, rows: int) -> list[str]:
+        """The tables whose index and foreign-key upkeep an import of `rows` rows should
+        suspend (see customers.bulkload): none below BULK_ROWS, nor when the tables
+        already hold more rows than the file (rebuilding would cost more than it saves)."""
+        if rows < BULK_ROWS:
+            return []
+        model = Order if self.kind == ImportJob.Kind.ORDERS else Customer
+        if self.kind == ImportJob.Kind.ORDERS and self.options.create_customers:
+            return []  # its customers, identities and orders are loaded in many small rounds
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.t[model._meta.model_name]} LIMIT %s) held", [rows + 1])
+            if cursor.fetchone()[0] > rows:
+                return []
+        if model is Order:
+            return [self.t["order"]]
+        return [self.t["customer"], self.t["identity"], self.t["customertag"]]
 
     def finish(self) -> None:
         """Refresh the aggregates of every customer the orders touched, once at the end
@@ -235,19 +257,28 @@ class Loader:
         )
 
     def _insert_identities(self, cursor: Any, *, only_new: bool) -> None:
-        new_filter = "AND is_new" if only_new else ""
         if not self.identity_keys:
             return
+        if self.exclusive and self.kind == ImportJob.Kind.CUSTOMERS and not only_new:
+            # New customers' values matched no identity and are unique in the file, and no
+            # one else can write identities while we hold the table: a plain INSERT (no
+            # speculative insertion per row). Matched customers' may exist already.
+            self._insert_identity_rows(cursor, "AND is_new", on_conflict=False)
+            self._insert_identity_rows(cursor, "AND NOT is_new", on_conflict=True)
+        else:
+            self._insert_identity_rows(cursor, "AND is_new" if only_new else "", on_conflict=True)
+
+    def _insert_identity_rows(self, cursor: Any, where: str, *, on_conflict: bool) -> None:
         cursor.execute(
             f"""
             INSERT INTO {self.t['identity']} (customer_id, kind, scope, value, verified, source, created_at)
             """
             + " UNION ALL ".join(
                 f"""SELECT customer_id, '{key}', '', {key}, false, %(source)s, %(now)s FROM import_stage
-                     WHERE error IS NULL AND customer_id IS NOT NULL AND {key} IS NOT NULL {new_filter}"""
+                     WHERE error IS NULL AND customer_id IS NOT NULL AND {key} IS NOT NULL {where}"""
                 for key in self.identity_keys
             )
-            + " ON CONFLICT (kind, scope, value) DO NOTHING",
+            + (" ON CONFLICT (kind, scope, value) DO NOTHING" if on_conflict else ""),
             {"source": IMPORT_SOURCE, "now": self.now},
         )
 
@@ -327,17 +358,22 @@ class Loader:
             """,
             {"color": DEFAULT_TAG_COLOR},
         )
-        cursor.execute(
-            f"""
-            INSERT INTO {t['customertag']} (customer_id, tag_id, added_by_id, added_at)
-            SELECT DISTINCT s.customer_id, tag.id, %(actor)s::integer, %(now)s::timestamptz
-              FROM import_stage s CROSS JOIN unnest(s.tags) AS t(tag_name)
-              JOIN {t['tag']} tag ON tag.name = t.tag_name
-             WHERE s.error IS NULL
-            ON CONFLICT (customer_id, tag_id) DO NOTHING
-            """,
-            {"actor": self.actor_id, "now": self.now},
-        )
+        # New customers have no tags yet: with the tables ours alone, no conflict to test.
+        for where, on_conflict in (
+            [("AND s.is_new", ""), ("AND NOT s.is_new", "ON CONFLICT (customer_id, tag_id) DO NOTHING")]
+            if self.exclusive else [("", "ON CONFLICT (customer_id, tag_id) DO NOTHING")]
+        ):
+            cursor.execute(
+                f"""
+                INSERT INTO {t['customertag']} (customer_id, tag_id, added_by_id, added_at)
+                SELECT DISTINCT s.customer_id, tag.id, %(actor)s::integer, %(now)s::timestamptz
+                  FROM import_stage s CROSS JOIN unnest(s.tags) AS t(tag_name)
+                  JOIN {t['tag']} tag ON tag.name = t.tag_name
+                 WHERE s.error IS NULL {where}
+                {on_conflict}
+                """,
+                {"actor": self.actor_id, "now": self.now},
+            )
 
     # --- orders ----------------------------------------------------------------------
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 import csv
 import itertools
 import logging
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -27,11 +30,12 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from customers.bulkload import suspended_upkeep
 from customers.export import safe_cell
 from customers.imports.loading import Loader, RowError
 from customers.imports.mapping import fields_for, guess_mapping, missing_required, target_choices
 from customers.imports.parsing import FileFormat, ImportFileError, estimate_rows, open_rows, sniff
-from customers.imports.validation import CellError, Options, RowCleaner
+from customers.imports.validation import CellError, CleanChunk, Options, RowCleaner
 from customers.models import ImportJob
 from scrm.staff.services import record_audit
 
@@ -39,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 CHUNK_ROWS = 20_000
+# A big import waits at most this long for the tables' exclusive lock (see bulkload);
+# readers arriving meanwhile queue behind it, so it is short.
+BULK_LOCK_TIMEOUT_MS = 2000
 PREVIEW_ROWS = 20
 # The error report keeps each original cell, cut to this length (a 100k-character cell is
 # reported, not reproduced).
@@ -279,36 +286,107 @@ def _load(job: ImportJob) -> None:
             loader = Loader(kind=job.kind, options=options, actor_id=job.created_by_id, now=now)
             report = ErrorReport(header, job.mapping)
             columns = [(int(i), key) for i, key in job.mapping.items()]
-            numbered = _numbered(rows)
-            chunk = list(itertools.islice(numbered, CHUNK_ROWS))
-            while chunk:
-                following = list(itertools.islice(numbered, CHUNK_ROWS))
-                clean = cleaner.clean_chunk(_columns(chunk, columns), len(chunk))
-                for index, errors in sorted(clean.errors.items()):
-                    report.add(chunk[index][0], errors, chunk[index][1])
-                good = [i for i in range(len(chunk)) if i not in clean.errors]
-                if len(good) == len(chunk):
-                    values = clean.values
-                else:
-                    values = {key: [column[i] for i in good] for key, column in clean.values.items()}
-                result = loader.load([chunk[i][0] for i in good], values, last=not following)
-                if result.errors:
-                    raw_of = {chunk[i][0]: chunk[i][1] for i in good}
-                    for error in result.errors:
-                        report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
-                processed += len(chunk)
-                imported += result.imported
-                cache.set(_progress_key(job.pk), {"processed": processed, "imported": imported, "rejected": report.rows}, 3600)
-                chunk = following
+            language = job.options.get("language") or settings.LANGUAGE_CODE
+            chunks = _in_background(_cleaned_chunks(rows, columns, cleaner, language))
+            tables = loader.bulk_tables(job.total_rows or 0)
+            with closing(chunks), suspended_upkeep(
+                tables, enabled=bool(tables), keep_unique=True, lock_timeout_ms=BULK_LOCK_TIMEOUT_MS,
+            ) as bulk:
+                loader.exclusive = bulk
+                for chunk in chunks:
+                    for index, errors in sorted(chunk.clean.errors.items()):
+                        report.add(chunk.rows[index][0], errors, chunk.rows[index][1])
+                    result = loader.load(chunk.good_row_nos, chunk.good_values, last=chunk.last)
+                    if result.errors:
+                        raw_of = {row_no: raw for row_no, raw in chunk.rows}
+                        for error in result.errors:
+                            report.add(error.row_no, [(error.column, _reason(error, report.column_of))], raw_of[error.row_no])
+                    processed += len(chunk.rows)
+                    imported += result.imported
+                    cache.set(_progress_key(job.pk), {"processed": processed, "imported": imported, "rejected": report.rows}, 3600)
             loader.finish()
             job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
             job.total_rows = job.processed_rows = processed
             job.imported_rows, job.error_rows = imported, report.rows
+            job.options = {**job.options, "bulk": bulk}
             if report.rows:
                 report.save_to(job)
             job.save()
             record_audit(actor=job.created_by, action="imports.finished", obj=job,
                          changes={"rows": [None, processed], "imported": [None, imported], "rejected": [None, report.rows]})
+
+
+@dataclass
+class _CleanedChunk:
+    rows: list[tuple[int, list[str]]]  # (row number, raw cells)
+    clean: CleanChunk
+    good_row_nos: list[int]  # rows without a cell error, and their clean values by column
+    good_values: dict[str, list[Any]]
+    last: bool
+
+
+def _cleaned_chunks(
+    rows: Iterator[list[str]], columns: list[tuple[int, str]], cleaner: RowCleaner, language: str,
+) -> Iterator[_CleanedChunk]:
+    """Read and clean the file chunk by chunk (pure Python, no database)."""
+    with translation.override(language):  # the reasons are written in the job's language
+        numbered = _numbered(rows)
+        chunk = list(itertools.islice(numbered, CHUNK_ROWS))
+        while chunk:
+            following = list(itertools.islice(numbered, CHUNK_ROWS))
+            clean = cleaner.clean_chunk(_columns(chunk, columns), len(chunk))
+            if clean.errors:
+                good = [i for i in range(len(chunk)) if i not in clean.errors]
+                values = {key: [column[i] for i in good] for key, column in clean.values.items()}
+                row_nos = [chunk[i][0] for i in good]
+            else:
+                values, row_nos = clean.values, [row_no for row_no, _raw in chunk]
+            yield _CleanedChunk(chunk, clean, row_nos, values, last=not following)
+            chunk = following
+
+
+_DONE = object()
+
+
+def _in_background(items: Iterator[Any], *, depth: int = 2) -> Iterator[Any]:
+    """`items`, produced by a thread up to `depth` ahead: reading and cleaning the next
+    chunk (Python) overlaps loading this one (PostgreSQL, which releases the GIL while
+    the connection waits). An error in the producer is raised here; leaving the loop
+    early stops the producer."""
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(entry: tuple[Any, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((_DONE, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            offer((_DONE, error))
+
+    producer = threading.Thread(target=produce, name="import-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 __all__ = ["CellError", "ImportFileError", "create_import_job", "fields_for", "preview", "run_import", "start_import"]

@@ -6,9 +6,10 @@ import io
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import psycopg
 import pytest
 
-from customers.imports import services
+from customers.imports import loading, services
 from customers.models import AttributeDefinition, Customer, CustomerTag, Identity, ImportJob, Order
 from scrm.staff.models import AuditEntry
 from tests.conftest import make_staff
@@ -41,8 +42,31 @@ def report_rows(job: ImportJob) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_a_mixed_file_imports_the_good_rows_and_reports_every_bad_one(brand):
-    # given a file with good rows and every kind of bad row
+def _index_definitions() -> set[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # A rebuilt partial index prints its predicate with other (equivalent) casts.
+        cursor.execute(
+            "SELECT tablename, split_part(indexdef, ' WHERE ', 1), indexdef LIKE '%% WHERE %%'"
+            " FROM pg_indexes WHERE schemaname = current_schema()"
+            " AND tablename IN ('customers_customer', 'customers_identity', 'customers_customertag')"
+        )
+        indexes = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = ANY(%s::regclass[])",
+            [["customers_customer", "customers_identity", "customers_customertag"]],
+        )
+        return indexes | set(cursor.fetchall())
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["row upkeep", "bulk mode"])
+def test_a_mixed_file_imports_the_good_rows_and_reports_every_bad_one(brand, monkeypatch, bulk):
+    # given a file with good rows and every kind of bad row (in bulk mode: as if it were big)
+    if bulk:
+        monkeypatch.setattr(loading, "BULK_ROWS", 1)
+    indexes_before = _index_definitions()
     rows = [
         HEADER,
         ["王小明", "Wang@Example.com", "138 1234 5678", "M001", "1990-05-03", "上海", "vip, 新客"],  # 2 good
@@ -61,6 +85,7 @@ def test_a_mixed_file_imports_the_good_rows_and_reports_every_bad_one(brand):
     job = run(csv_bytes(rows))
     # then the three good rows are customers with identities and tags
     assert job.status == ImportJob.Status.DONE
+    assert job.options["bulk"] is bulk
     assert (job.processed_rows, job.imported_rows, job.error_rows) == (10, 3, 7)
     wang = Customer.objects.get(identities__value="wang@example.com")
     assert wang.display_name == "王小明" and wang.city == "上海" and str(wang.birthday) == "1990-05-03"
@@ -84,6 +109,31 @@ def test_a_mixed_file_imports_the_good_rows_and_reports_every_bad_one(brand):
     # and the import was audited from upload to finish
     actions = set(AuditEntry.objects.filter(object_id=str(job.pk)).values_list("action", flat=True))
     assert {"imports.uploaded", "imports.started", "imports.finished"} <= actions
+    # and every index and constraint is as it was (rebuilt after a bulk load)
+    assert _index_definitions() == indexes_before
+
+
+def test_a_big_import_into_a_busy_brand_loads_the_slow_way_rather_than_wait(brand, monkeypatch):
+    # given a big file, and another session reading the customer table (holding its lock)
+    from django.db import connection
+
+    monkeypatch.setattr(loading, "BULK_ROWS", 1)
+    monkeypatch.setattr(services, "BULK_LOCK_TIMEOUT_MS", 50)
+    with psycopg.connect(**_connection_params(connection), autocommit=False) as reader:
+        reader.execute(f"SET search_path = {connection.schema_name}")
+        reader.execute("SELECT count(*) FROM customers_customer").fetchone()
+        # when it is imported
+        job = run(csv_bytes([["Email", "Tags"], ["a@example.com", "vip"], ["b@example.com", ""]]))
+    # then it did not drop the indexes under the reader, and still imported every row
+    assert job.status == ImportJob.Status.DONE and job.options["bulk"] is False
+    assert job.imported_rows == 2
+    assert set(CustomerTag.objects.values_list("tag__name", flat=True)) == {"vip"}
+
+
+def _connection_params(connection) -> dict:  # noqa: ANN001
+    settings = connection.settings_dict
+    return {"dbname": settings["NAME"], "user": settings["USER"], "password": settings["PASSWORD"],
+            "host": settings["HOST"], "port": settings["PORT"] or 5432}
 
 
 def test_rows_matching_existing_customers_update_them_instead_of_duplicating(brand):

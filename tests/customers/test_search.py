@@ -245,3 +245,53 @@ def test_a_page_number_past_the_end_or_malformed_does_not_fail(staff_client):
         response = client.get("/customers/", {"q": "Only", "page": page})
         assert response.status_code == 200
     assert "Only One" in client.get("/customers/", {"q": "Only", "page": "abc"}).content.decode()
+
+
+def test_a_big_brand_list_says_more_than_the_cap_without_counting(staff_client, monkeypatch):
+    # given a customer table the planner believes holds ten times the cap
+    from customers import views
+
+    client, _user = staff_client("Agent")
+    CustomerFactory.create_batch(2)
+    monkeypatch.setattr(views, "LIST_CAP", 3)
+    monkeypatch.setattr(selectors, "customer_table_estimate", lambda: 30)
+    # then the page says "3+" though only two exist: it did not count them
+    assert "3+ customers" in client.get("/customers/").content.decode()
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "Person"}, {"q": "person1@example.com"}, {"city": "上海"}])
+def test_the_list_costs_the_same_queries_whatever_its_rows_hold(staff_client, params):
+    # given customers with several identities and tags each
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client, _user = staff_client("Agent")
+    vip, new = TagFactory(name="vip"), TagFactory(name="新客")
+
+    def add_people(start: int, count: int) -> None:
+        for i in range(start, start + count):
+            person = CustomerFactory(display_name=f"Person {i}", city="上海")
+            IdentityFactory(customer=person, kind="email", value=f"person{i}@example.com")
+            IdentityFactory(customer=person, kind="phone", value=f"+86138{i:08d}")
+            person.tags.add(vip, new)
+
+    add_people(0, 3)
+    client.get("/customers/", params)
+    with CaptureQueriesContext(connection) as few:
+        body = client.get("/customers/", params).content.decode()
+    assert "vip" in body and "新客" in body and "Email address" in body
+    # when the page fills up with more of them
+    add_people(3, 30)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/customers/", params)
+    # then the page runs as many queries as before: badges come with the rows
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_an_email_search_looks_in_identities_not_names(people):
+    # given a customer whose display name is an address they have no identity for
+    CustomerFactory(display_name="named.like@an-address.example")
+    # then an email-shaped query finds identities only, and a plain fragment still finds the name
+    assert found("named.like@an-address.example") == set()
+    assert found("lin@example") == {"Mei Lin"}
+    assert found("named.like") == {"named.like@an-address.example"}
