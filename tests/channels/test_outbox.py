@@ -120,13 +120,13 @@ def test_the_outbound_page_shows_the_platforms_error_code(staff_client, wechat_s
 
 
 def test_an_answer_that_is_not_wechats_is_never_counted_as_sent(brand, wechat_sandbox):
-    # The sandbox (like an account without the template API) answers 404 for template sends.
+    # given a proxy in front of the API that answers its own 404 page (an API this account lacks)
+    wechat_sandbox.server.routes[("POST", "/cgi-bin/message/custom/send")] = lambda call: (404, {"error": "not found"})
     connector = make_connector("wechat_oa", config={"appid": "wx1234567890", "api_base": wechat_sandbox.server.url},
                                secrets={"token": "wechat-token", "app_secret": "wechat-app-secret"})
     customer = _customer_who_wrote("wechat", timedelta(hours=1))
     wechat_sandbox.last_inbound["o_1"] = timezone.now().timestamp()
-    message = outbox.queue_message(connector=connector, recipient="o_1", kind="template",
-                                   payload={"template_id": "t1", "data": {}}, customer_id=customer.pk)
+    message = outbox.queue_message(connector=connector, recipient="o_1", text="hi", customer_id=customer.pk)
     outbox.deliver_due_messages()
     message.refresh_from_db()
     assert message.status == "failed" and message.error_code == "http-404"
