@@ -117,7 +117,6 @@ class DeliveryReport:
     failed: int = 0
     retrying: int = 0
     unknown: int = 0
-    full: bool = False  # the claim took as many rows as it asked for
 
 
 @dataclass
@@ -147,7 +146,7 @@ def deliver_due_messages(*, limit: int | None = None) -> DeliveryReport:
         OutboundMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
             status=OutboundMessage.Status.SENDING, next_attempt_at=now,
         )
-    report = DeliveryReport(claimed=len(claimed), full=len(claimed) >= limit)
+    report = DeliveryReport(claimed=len(claimed))
     if not claimed:
         return report
     connectors = Connector.objects.in_bulk({m.connector_id for m in claimed})
