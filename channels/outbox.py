@@ -136,16 +136,11 @@ def deliver_due_messages(*, limit: int | None = None) -> DeliveryReport:
     _mark_interrupted()
     limit = limit or claim_size()
     now = timezone.now()
-    with transaction.atomic():
-        claimed = list(
-            OutboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=OutboundMessage.Status.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")[:limit]
-        )
-        # next_attempt_at holds the claim time while "sending" (see _mark_interrupted).
-        OutboundMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
-            status=OutboundMessage.Status.SENDING, next_attempt_at=now,
-        )
+    # One statement (its own transaction): the rows are "sending", committed, before any call.
+    claimed = sorted(
+        OutboundMessage.objects.raw(_CLAIM_SQL.format(outbound=_table()), {"now": now, "limit": limit}),
+        key=lambda m: m.pk,
+    )
     report = DeliveryReport(claimed=len(claimed))
     if not claimed:
         return report
@@ -163,6 +158,19 @@ def deliver_due_messages(*, limit: int | None = None) -> DeliveryReport:
         _send_paced(connectors[connector_id], [m for m in messages if m.pk not in refusals], writer, deadline=deadline)
     writer.flush()
     return report
+
+
+# next_attempt_at holds the claim time while "sending" (see _mark_interrupted).
+_CLAIM_SQL = """
+UPDATE {outbound} SET status = 'sending', next_attempt_at = %(now)s
+ WHERE id IN (SELECT id FROM {outbound} WHERE status = 'queued' AND next_attempt_at <= %(now)s
+               ORDER BY next_attempt_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING *
+"""
+
+
+def _table() -> str:
+    return connection.ops.quote_name(OutboundMessage._meta.db_table)
 
 
 def claim_size() -> int:
@@ -387,7 +395,7 @@ def _write_outcomes(outcomes: Sequence[_Outcome], report: DeliveryReport) -> Non
             ))
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_OUTCOME_SQL.format(outbound=connection.ops.quote_name(OutboundMessage._meta.db_table)), columns)
+            cursor.execute(_OUTCOME_SQL.format(outbound=_table()), columns)
         Interaction.objects.bulk_create(interactions, ignore_conflicts=True)
 
 
