@@ -18,9 +18,13 @@ each in a rolled-back transaction so every run starts from the same rows:
   it): `send_batch` queues N text messages into the channels outbox, real Celery workers
   (queue `outbound`) run `deliver_outbound_task` through the WeChat adapter, and the bench
   stands in for beat by enqueueing `sweep_outbound_task` every --sweep-interval seconds
-  (beat's own schedule is 5 s); timed from the commit until every outbox row is finished,
+  (beat's own schedule is 5 s); timed from the commit of that batch until every outbox row
+  is finished (the send_batch itself is shown apart),
   vs the limit: the adapter's send in a loop against an unthrottled sandbox (no database,
-  no queue). Reports the platform's rate-limit refusals (45009), which should be none.
+  no queue, on as many threads as the outbox gives the connector), and vs the sandbox's own
+  limit: bare keep-alive POSTs of a prepared message on as many connections. Both limits
+  run in a forked child, as the worker is a process apart from the sandboxes. Reports the
+  platform's rate-limit refusals (45009), which should be none.
 
 Peak memory: the Python process (ru_maxrss) and the database backend serving us (VmHWM of
 pg_backend_pid(), which counts shared buffers it touched, so it is an upper bound), plus
@@ -120,12 +124,71 @@ def _outbound_worker(concurrency: int, log_path: Any) -> Any:
 
     out = open(log_path, "ab")  # noqa: SIM115 - closed by the caller through the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "WARNING", "-Q", "outbound",
+        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "INFO", "-Q", "outbound",
          "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-n", f"bench-outbound-{os.getpid()}@%h"],
         cwd=Path(__file__).resolve().parent.parent, env=dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
     )
     return proc
+
+
+def _rate_in_child(send: Callable[[int], None], count: int, *, threads: int) -> float:
+    """Seconds a forked child takes to call `send(i)` for i < count on `threads` threads."""
+    import multiprocessing
+    import threading
+
+    def run(out: Any) -> None:
+        indexes = iter(range(count))
+        lock = threading.Lock()
+
+        def lane() -> None:
+            while True:
+                with lock:
+                    index = next(indexes, None)
+                if index is None:
+                    return
+                send(index)
+
+        started = time.perf_counter()
+        workers = [threading.Thread(target=lane) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        out.send(time.perf_counter() - started)
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=run, args=(sender,))
+    child.start()
+    seconds = receiver.recv()
+    child.join()
+    return seconds
+
+
+def _raw_poster(base_url: str, token: str) -> Callable[[int], None]:
+    """A bare keep-alive POST of a prepared customer-service message (one connection per thread)."""
+    import http.client
+    import json
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    local = threading.local()
+    netloc = urlsplit(base_url).netloc
+    path = f"/cgi-bin/message/custom/send?access_token={token}"
+
+    def post(index: int) -> None:
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection(netloc, timeout=10)
+            local.connection.connect()
+            local.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # see channels.adapters.http
+        body = json.dumps({"touser": f"o{index}", "msgtype": "text", "text": {"content": "hi"}}).encode()
+        local.connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+        answer = local.connection.getresponse()
+        answer.read()
+
+    return post
 
 
 def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, sweep_interval: float,
@@ -140,6 +203,7 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
     from django.utils import timezone
 
     from channels import services as channel_services
+    from channels.adapters.wechat import _access_token as wechat_access_token
     from channels.adapters.wechat import send_custom_message
     from channels.models import OutboundMessage
     from channels.sandboxes.wechat import WeChatSandbox
@@ -193,8 +257,11 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
         deadline = time.monotonic() + 120
         while b"ready" not in open(log, "rb").read() and time.monotonic() < deadline:
             time.sleep(0.2)
-        started = time.perf_counter()
+        queue_started = time.perf_counter()
         queued = services.send_batch(campaign.pk, limit=messages)  # one transaction; delivery requested on commit
+        started = time.perf_counter()
+        rows.append(("deliver", f"(queueing: send_batch of {queued:,}, not counted)", started - queue_started,
+                     f"{queued / (started - queue_started):,.0f}/s"))
         outbound = OutboundMessage.objects.filter(connector=connector)
         next_sweep = time.perf_counter() + sweep_interval
         while outbound.filter(status__in=["queued", "sending"]).exists():
@@ -209,23 +276,32 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
         refused = outbound.filter(error_code="45009").count()
         distinct = len({m["touser"] for m in sandbox.sent})
         failures = dict(outbound.filter(status="failed").values_list("error_code").annotate(n=Count("id")))
-        rows.append(("deliver", f"ours: outbox → adapter → sandbox ({sent:,}/{queued:,} sent)", seconds, f"{sent / seconds:,.0f}/s"))
+        rows.append(("deliver", f"ours: outbox, {workers} worker ({sent:,}/{queued:,} sent)", seconds, f"{sent / seconds:,.0f}/s"))
         print(f"\ndelivery: {queued:,} queued, {sent:,} sent, {len(sandbox.sent):,} received by the sandbox "
               f"({distinct:,} distinct recipients), platform rate-limit refusals (45009): {refused:,}; "
               f"platform limit {platform_rate}/s, connector limit {connector_rate}/s, {workers} worker process(es), "
               f"sweep every {sweep_interval:g} s; failed by code: {failures or 'none'}")
 
-        # the limit: the adapter alone, in a loop, against a sandbox with no rate limit
+        # the limits, each in a child process (the sandboxes serve from this one, as they
+        # serve the worker): the adapter alone on as many threads as the outbox gives this
+        # connector, no database or queue; then bare keep-alive POSTs, the sandbox's own limit
+        from channels.outbox import lanes_for
+
+        lanes = lanes_for(connector_rate, 10**9)
         open_connector = SimpleNamespace(pk=-connector.pk, config={"api_base": open_sandbox.server.url, "appid": "wxbench"},
                                          secret=secrets_.get)
-        sample = min(queued, 2000) or 1
+        sample = max(min(queued, 5000), 1)
         for index in range(sample):
             open_sandbox.last_inbound[f"o{index}"] = time.time()
-        started = time.perf_counter()
-        for index in range(sample):
+
+        def adapter_send(index: int) -> None:
             send_custom_message(open_connector, SimpleNamespace(recipient=f"o{index}", kind="text", payload={"text": "hi"}))
-        seconds = time.perf_counter() - started
-        rows.append(("deliver", f"limit: adapter.send loop, no DB/queue ({sample:,})", seconds, f"{sample / seconds:,.0f}/s"))
+
+        seconds = _rate_in_child(adapter_send, sample, threads=lanes)
+        rows.append(("deliver", f"limit: adapter.send, {lanes} threads, no DB/queue", seconds, f"{sample / seconds:,.0f}/s"))
+        token = wechat_access_token(open_connector)
+        seconds = _rate_in_child(_raw_poster(open_sandbox.server.url, token), sample, threads=lanes)
+        rows.append(("deliver", f"limit: the sandbox, {lanes} keep-alive connections", seconds, f"{sample / seconds:,.0f}/s"))
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -242,7 +318,7 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=2_000)
     parser.add_argument("--send-sample", type=int, default=20_000)
     parser.add_argument("--deliver", type=int, default=20_000, help="messages delivered into the WeChat sandbox (0: skip)")
-    parser.add_argument("--workers", type=int, default=2, help="outbound worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="outbound worker processes")
     parser.add_argument("--sweep-interval", type=float, default=5.0, help="seconds between outbox sweeps (beat: 5)")
     parser.add_argument("--platform-rate", type=int, default=2000, help="the sandbox's sends per second")
     parser.add_argument("--connector-rate", type=int, default=1500, help="the connector's sends per second")

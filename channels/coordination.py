@@ -43,6 +43,15 @@ def _key(name: str) -> str:
 
 def over_rate_limit(connector_id: int, *, per_second: int) -> bool:
     """Fixed one-second window per connector. True when this request is over the limit."""
+    return reserve_sends(connector_id, per_second=per_second, wanted=1) == 0
+
+
+def reserve_sends(connector_id: int, *, per_second: int, wanted: int) -> int:
+    """Take up to `wanted` sends from this wall-clock second's allowance of `per_second`
+    for the connector, shared by every process; returns how many were granted (all of
+    them when Redis is unreachable: the platform's own limit still answers)."""
+    if wanted <= 0:
+        return 0
     try:
         pipe = _client().pipeline(transaction=False)
         # One key per wall-clock second: a true one-second window (a single key that
@@ -50,12 +59,13 @@ def over_rate_limit(connector_id: int, *, per_second: int) -> bool:
         # (EXPIRE … NX needs Redis 7; the embedded server is older, and a per-second key
         # can simply be given its expiry on every hit.)
         key = _key(f"rate:{connector_id}:{int(time.time())}")
-        pipe.incr(key)
+        pipe.incrby(key, wanted)
         pipe.expire(key, 2)
         count, _expiry = pipe.execute()
     except redis.RedisError:
-        return False
-    return count > per_second
+        return wanted
+    used_before = count - wanted
+    return max(0, min(wanted, per_second - used_before))
 
 
 def claim_schedule() -> bool:

@@ -210,6 +210,8 @@ class OutboundMessage(models.Model):
         verbose_name_plural = _("outbound messages")
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(status="queued"), name="outbound_due"),
+            # Receipts name the platform's message id (WeChat TEMPLATESENDJOBFINISH's MsgID).
+            models.Index(fields=["platform_message_id"], condition=~Q(platform_message_id=""), name="outbound_platform_id"),
         ]
 
     def __str__(self) -> str:

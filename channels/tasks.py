@@ -51,13 +51,16 @@ def sweep_pending_events_task() -> int:
 
 @brand_task(acks_late=True)
 def deliver_outbound_task() -> int:
-    """Deliver one claim of due rows; while a full claim was taken and more rows are due
-    now, ask for the next claim at once instead of waiting for the sweeper."""
+    """Deliver one claim of due rows. While rows are due now, ask for the next claim at
+    once instead of waiting for the sweeper; when this claim left rows for the next
+    second (the connector's window was full), ask again a second later."""
     from channels import outbox
 
     report = outbox.deliver_due_messages()
-    if report.claimed >= outbox.CLAIM_SIZE and outbox.has_due_messages():
+    if report.claimed and outbox.has_due_messages():
         deliver_outbound_task.delay()
+    elif report.claimed and outbox.has_due_messages(within=outbox.SHORT_RETRY):
+        deliver_outbound_task.apply_async(countdown=1)
     return report.sent
 
 

@@ -1,5 +1,5 @@
 """WeChat Official Account (公众号): server verification, plaintext and AES safe-mode
-messages, text / image / subscribe / unsubscribe, customer-service sends.
+messages, text / image / subscribe / unsubscribe, customer-service and template sends.
 
 Connector config: `appid`, `original_id` (ToUserName, gh_…), `api_base` (sandbox or
 https://api.weixin.qq.com). Secrets: `token`, `encoding_aes_key`, `app_secret`.
@@ -8,6 +8,7 @@ Dedupe as the platform advises: MsgId for messages, FromUserName + CreateTime fo
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -96,6 +97,15 @@ class WeChatAdapter(Adapter):
                     consent=ConsentChange(status=Consent.Status.WITHDRAWN, purposes=purposes, source="wechat_unsubscribe"),
                     **base,
                 ))
+            elif event == "TEMPLATESENDJOBFINISH" and text_of(message, "Status") == "success":
+                # A template message reached the customer: a receipt for the send whose
+                # msgid the template API answered (engagement.campaigns.delivery.record_receipts).
+                result.events.append(InboundEvent(
+                    kind=InteractionKind.CAMPAIGN_DELIVERED, external_id=f"tpl:{text_of(message, 'MsgID')}",
+                    metadata={"platform_message_id": text_of(message, "MsgID")}, **base,
+                ))
+            elif event == "TEMPLATESENDJOBFINISH":  # failed:user block, failed: system failed
+                result.unhandled.append(f"event:TEMPLATESENDJOBFINISH:{text_of(message, 'Status')[:40]}")
             elif event in ("CLICK", "VIEW"):
                 result.events.append(InboundEvent(
                     kind=InteractionKind.CLICK, external_id=external_id,
@@ -165,24 +175,36 @@ TRANSIENT_ERRORS = {"45009", "-1"}
 TOKEN_ERRORS = {"40001", "42001", "40014"}
 
 
+# The shared cache's token, remembered in this process for a minute: a send then costs no
+# cache round trip. A token refused by the platform (TOKEN_ERRORS) is fetched afresh.
+_MEMO_SECONDS = 60.0
+_memo: dict[tuple[str, int, str], tuple[str, float]] = {}
+
+
 def _access_token(connector: Connector, *, refresh: bool = False) -> str:
     """Cached per connector (tenant-scoped cache) and refreshed five minutes early."""
     from django.core.cache import cache
+    from django.db import connection
 
     from channels.adapters.http import call_json
 
+    base = connector.config.get("api_base", "https://api.weixin.qq.com").rstrip("/")
+    memo_key = (connection.schema_name, connector.pk, base)
+    remembered = None if refresh else _memo.get(memo_key)
+    if remembered and remembered[1] > time.monotonic():
+        return remembered[0]
     key = f"channels:wechat-token:{connector.pk}"
     token = None if refresh else cache.get(key)
-    if token:
-        return token
-    base = connector.config.get("api_base", "https://api.weixin.qq.com").rstrip("/")
-    query = urlencode({"grant_type": "client_credential", "appid": connector.config.get("appid", ""),
-                       "secret": connector.secret("app_secret")})
-    _status, body = call_json(f"{base}/cgi-bin/token?{query}")
-    if "access_token" not in body:
-        raise TokenRefused(str(body.get("errcode", "")), str(body.get("errmsg", "")))
-    cache.set(key, body["access_token"], timeout=max(60, int(body.get("expires_in", 7200)) - 300))
-    return body["access_token"]
+    if not token:
+        query = urlencode({"grant_type": "client_credential", "appid": connector.config.get("appid", ""),
+                           "secret": connector.secret("app_secret")})
+        _status, body = call_json(f"{base}/cgi-bin/token?{query}")
+        if "access_token" not in body:
+            raise TokenRefused(str(body.get("errcode", "")), str(body.get("errmsg", "")))
+        token = body["access_token"]
+        cache.set(key, token, timeout=max(60, int(body.get("expires_in", 7200)) - 300))
+    _memo[memo_key] = (token, time.monotonic() + _MEMO_SECONDS)
+    return token
 
 
 class TokenRefused(Exception):  # noqa: N818
@@ -191,22 +213,38 @@ class TokenRefused(Exception):  # noqa: N818
         self.code = code
 
 
+def template_payload(recipient: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The template API's body: `touser`, `template_id`, `url` (when there is one) and
+    `data` as {key: {"value": "…"}} (a bare value is wrapped; WeChat ignores `color` now)."""
+    data = {
+        str(key): ({"value": str(item.get("value", ""))} if isinstance(item, dict) else {"value": str(item)})
+        for key, item in (payload.get("data") or {}).items()
+    }
+    body: dict[str, Any] = {"touser": recipient, "template_id": str(payload.get("template_id", "")), "data": data}
+    if payload.get("url"):
+        body["url"] = str(payload["url"])
+    return body
+
+
 def send_custom_message(connector: Connector, message: Any) -> Any:
+    """A customer-service message (text, image) or a template message (kind "template",
+    /cgi-bin/message/template/send: no 48 h window, but only to followers)."""
     from channels.adapters.http import SendResult, call_json
 
-    body: dict[str, Any] = {"touser": message.recipient, "msgtype": message.kind}
-    if message.kind == "text":
-        body["text"] = {"content": message.payload.get("text", "")}
-    elif message.kind == "image":
-        body["image"] = {"media_id": message.payload.get("media_id", "")}
+    if message.kind == "template":
+        path, payload = "/cgi-bin/message/template/send", template_payload(message.recipient, message.payload)
+    else:
+        path, payload = "/cgi-bin/message/custom/send", {"touser": message.recipient, "msgtype": message.kind}
+        if message.kind == "text":
+            payload["text"] = {"content": message.payload.get("text", "")}
+        elif message.kind == "image":
+            payload["image"] = {"media_id": message.payload.get("media_id", "")}
     base = connector.config.get("api_base", "https://api.weixin.qq.com").rstrip("/")
     for refresh in (False, True):
         try:
             token = _access_token(connector, refresh=refresh)
         except TokenRefused as error:
             return SendResult(ok=False, code=error.code, error=str(error), transient=error.code in TRANSIENT_ERRORS)
-        path = "/cgi-bin/message/template/send" if message.kind == "template" else "/cgi-bin/message/custom/send"
-        payload = ({"touser": message.recipient, **message.payload} if message.kind == "template" else body)
         status, answer = call_json(f"{base}{path}?access_token={token}", payload=payload)
         if status != 200 or "errcode" not in answer:
             # Not WeChat's answer (a proxy error page, an API this account lacks): never "sent".

@@ -1,4 +1,5 @@
-"""What every sandbox shares: a small threaded HTTP server for the platform's APIs, and a
+"""What every sandbox shares: a small threaded HTTP server for the platform's APIs (HTTP/1.1
+with keep-alive, a thread per connection, as a platform's front end would), and a
 sender that delivers signed webhooks to a brand the way the platform does (answer
 deadline, retries, redelivery of the same message)."""
 
@@ -8,8 +9,9 @@ import http.client
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -19,6 +21,7 @@ from channels.sandboxes.deliveries import Delivery
 logger = logging.getLogger(__name__)
 
 Route = Callable[["Call"], tuple[int, dict[str, Any]]]
+IDLE_SECONDS = 30
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Call:
     path: str
     query: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when it arrived (wall clock)
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
@@ -41,6 +45,12 @@ class SandboxServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
+            timeout = IDLE_SECONDS  # an idle kept-alive connection is closed, as a platform does
+            # The answer's headers and body go out in two writes: without TCP_NODELAY the
+            # body waits for the client's delayed ACK (40 ms) on a kept-alive connection.
+            disable_nagle_algorithm = True
+
             def _serve(self) -> None:
                 url = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)

@@ -20,7 +20,8 @@ from engagement.campaigns.models import Campaign, CampaignRecipient
 
 # Platforms that send no delivery receipt for these messages: the send API answers success
 # only once the message is in the customer's chat (WeChat customer-service messages), so
-# the outbox's "sent" is also the delivery.
+# the outbox's "sent" is also the delivery. Not template messages: WeChat accepts those
+# first and reports delivery later (TEMPLATESENDJOBFINISH, a receipt below).
 DELIVERED_ON_SEND = frozenset({Connector.Kind.WECHAT_OA, Connector.Kind.WECOM})
 RECEIPT_KINDS = {InteractionKind.CAMPAIGN_DELIVERED: "delivered", InteractionKind.CAMPAIGN_READ: "read"}
 
@@ -69,10 +70,11 @@ def _t(model: type) -> str:
 
 _SYNC_SQL = """
 UPDATE {recipient} r
-   SET status = CASE WHEN o.status = 'sent' THEN (CASE WHEN c.kind = ANY(%(on_send)s) THEN 'delivered' ELSE 'sent' END)
+   SET status = CASE WHEN o.status = 'sent' THEN (CASE WHEN c.kind = ANY(%(on_send)s) AND o.kind <> 'template'
+                                                        THEN 'delivered' ELSE 'sent' END)
                      ELSE 'failed' END,
        sent_at = CASE WHEN o.status = 'sent' THEN o.sent_at END,
-       delivered_at = CASE WHEN o.status = 'sent' AND c.kind = ANY(%(on_send)s) THEN o.sent_at END,
+       delivered_at = CASE WHEN o.status = 'sent' AND c.kind = ANY(%(on_send)s) AND o.kind <> 'template' THEN o.sent_at END,
        error = CASE WHEN o.status = 'sent' THEN '' ELSE left(concat_ws(': ', nullif(o.error_code, ''), o.error), 2000) END
   FROM {outbound} o JOIN {connector} c ON c.id = o.connector_id
  WHERE r.status = 'queued' AND {scope}
@@ -105,8 +107,8 @@ def record_receipts(batch: Sequence[Any]) -> int:
     `outbound_message`, or the platform's message id, as `platform_message_id`) set the
     recipient's timestamps once and raise its status, never lower it. One statement per kind.
 
-    No adapter emits these yet (WeChat custom messages have no receipts; Meta's delivery
-    and read webhooks are not parsed yet): this is where they land once one does."""
+    WeChat's TEMPLATESENDJOBFINISH (success) arrives as a delivered receipt naming the
+    template send's msgid; Meta's delivery and read webhooks are not parsed yet."""
     updated = 0
     for kind, stage in RECEIPT_KINDS.items():
         by_id = [(int(i.metadata["outbound_message"]), i.occurred_at) for i in batch

@@ -1,6 +1,7 @@
 """The outbox against the WeChat and Meta sandboxes: sends, reply windows, consent,
 transient errors retried with backoff, final errors recorded with the platform's code."""
 
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -120,13 +121,13 @@ def test_the_outbound_page_shows_the_platforms_error_code(staff_client, wechat_s
 
 
 def test_an_answer_that_is_not_wechats_is_never_counted_as_sent(brand, wechat_sandbox):
-    # The sandbox (like an account without the template API) answers 404 for template sends.
+    # given a proxy in front of the API that answers its own 404 page (an API this account lacks)
+    wechat_sandbox.server.routes[("POST", "/cgi-bin/message/custom/send")] = lambda call: (404, {"error": "not found"})
     connector = make_connector("wechat_oa", config={"appid": "wx1234567890", "api_base": wechat_sandbox.server.url},
                                secrets={"token": "wechat-token", "app_secret": "wechat-app-secret"})
     customer = _customer_who_wrote("wechat", timedelta(hours=1))
     wechat_sandbox.last_inbound["o_1"] = timezone.now().timestamp()
-    message = outbox.queue_message(connector=connector, recipient="o_1", kind="template",
-                                   payload={"template_id": "t1", "data": {}}, customer_id=customer.pk)
+    message = outbox.queue_message(connector=connector, recipient="o_1", text="hi", customer_id=customer.pk)
     outbox.deliver_due_messages()
     message.refresh_from_db()
     assert message.status == "failed" and message.error_code == "http-404"
@@ -142,3 +143,24 @@ def test_the_send_rate_is_a_one_second_window(brand, monkeypatch):
     next_second = [coordination.over_rate_limit(-999_001, per_second=3) for _ in range(4)]
     assert within_first_second == [False, False, False, True]
     assert next_second == [False, False, False, True]
+
+
+def test_a_claim_larger_than_the_connectors_window_is_paced_not_requeued(brand, wechat_sandbox):
+    # given a connector allowed 3 sends a second and 7 replies due at once
+    connector = make_connector("wechat_oa", config={"appid": "wx1234567890", "api_base": wechat_sandbox.server.url,
+                                                    "sends_per_second": 3},
+                               secrets={"token": "wechat-token", "app_secret": "wechat-app-secret"})
+    for index in range(7):
+        wechat_sandbox.last_inbound[f"o_{index}"] = timezone.now().timestamp()
+        outbox.queue_message(connector=connector, recipient=f"o_{index}", text="hi")
+
+    # when one delivery runs
+    report = outbox.deliver_due_messages()
+
+    # then it waited for the next windows instead of handing rows back to the queue, and
+    # no wall-clock second saw more than the window (plus the one row its single send
+    # thread may still have in flight as a second turns)
+    assert report.sent == 7 and OutboundMessage.objects.filter(status="sent").count() == 7
+    sends = [call.at for call in wechat_sandbox.server.calls if call.path == "/cgi-bin/message/custom/send"]
+    per_second = Counter(int(at) for at in sends)
+    assert len(sends) == 7 and len(per_second) >= 2 and max(per_second.values()) <= 3 + 1

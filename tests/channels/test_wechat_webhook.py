@@ -64,11 +64,11 @@ def test_subscribe_and_unsubscribe_become_follow_unfollow_and_consent(brand, hoo
 def test_unknown_message_types_are_kept_and_listed_as_unhandled(brand, hook_client):
     connector = make_connector("wechat_oa")
     delivery = deliveries.wechat(token="wechat-token", appid="wx1234567890", original_id="gh_brand", openid="o_x",
-                                 msg_type="event", fields={"Event": "TEMPLATESENDJOBFINISH", "Status": "success"})
+                                 msg_type="event", fields={"Event": "MASSSENDJOBFINISH", "Status": "send success"})
     assert post(hook_client, connector, delivery).status_code == 200
     pipeline.process_pending_batch()
     raw = RawEvent.objects.get()
-    assert raw.status == "unhandled" and raw.unhandled_types == ["event:TEMPLATESENDJOBFINISH"]
+    assert raw.status == "unhandled" and raw.unhandled_types == ["event:MASSSENDJOBFINISH"]
     assert Interaction.objects.count() == 0
 
 

@@ -10,12 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels import hooks, outbox
+from channels import hooks, outbox, pipeline
+from channels import services as channel_services
 from channels.models import OutboundMessage
 from channels.sandboxes.wechat import WeChatSandbox
 from customers.models import Interaction
 from engagement.campaigns import delivery, planning, selectors, services
-from engagement.campaigns.models import Campaign, CampaignRecipient
+from engagement.campaigns.models import Campaign, CampaignRecipient, TrackedLink
 from tests.engagement.campaigns.helpers import (
     SANDBOX_APPID,
     SANDBOX_SECRET,
@@ -172,3 +173,55 @@ def test_starting_picks_the_brands_enabled_account_for_the_channel(brand):
     services.start_campaign(campaign=campaign, actor=None, public_base_url="https://alpha.example")
 
     assert Campaign.objects.get(pk=campaign.pk).connector == connector
+
+
+def test_a_template_campaign_sends_wechats_template_api_with_the_real_payload(brand):
+    # given a template campaign with a tracked link to two followers (no 48 h window
+    # needed) and one customer who unfollowed the account
+    sandbox = WeChatSandbox(token=SANDBOX_TOKEN, appid=SANDBOX_APPID, app_secret=SANDBOX_SECRET,
+                            templates={"TPL1": ("first",)}).start()
+    try:
+        wechat_connector(api_base=sandbox.server.url)
+        fans = [wechat_customer(display_name=f"Fan {i}") for i in range(2)]
+        gone = wechat_customer(display_name="Gone")
+        sandbox.follow(*(f"o-{fan.pk}" for fan in fans))
+        campaign = campaign_for(segment_of([*fans, gone]), text="Dear {{ name|friend }}", public_base_url="https://alpha.example")
+        variant = campaign.variants.get()
+        TrackedLink.objects.create(campaign=campaign, variant=variant, url="https://shop.example/tea")
+
+        # when planned, queued, delivered and synced back
+        planning.plan_recipients(campaign, planning.segment_audience(campaign))
+        assert services.send_batch(campaign.pk) == 3
+        _deliver_all()
+        delivery.sync_outbox(campaign_id=campaign.pk)
+
+        # then the template API got WeChat's shape: touser, template_id, url, data{key: {value}}
+        assert not sandbox.sent  # nothing through the customer-service API
+        received = sorted(sandbox.templates_sent, key=lambda m: m["touser"])
+        assert [m["touser"] for m in received] == sorted(f"o-{fan.pk}" for fan in fans)
+        for message, fan in zip(received, sorted(fans, key=lambda f: f"o-{f.pk}"), strict=True):
+            assert set(message) == {"touser", "template_id", "url", "data", "msgid"}
+            assert message["template_id"] == "TPL1"
+            assert message["data"] == {"first": {"value": f"Dear {fan.display_name}"}}
+            assert message["url"].startswith("https://alpha.example/")
+        # the platform's message id is kept (its TEMPLATESENDJOBFINISH names it), and the
+        # one who unfollowed failed with WeChat's 43004
+        sent = OutboundMessage.objects.filter(kind="template", status="sent")
+        assert sorted(sent.values_list("platform_message_id", flat=True)) == sorted(str(m["msgid"]) for m in received)
+        refused = CampaignRecipient.objects.get(campaign=campaign, customer=gone)
+        assert refused.status == "failed" and refused.error.startswith("43004: ")
+
+        # and accepted is not yet delivered: the platform's TEMPLATESENDJOBFINISH for the
+        # first fan, through the ingestion spine, makes that one delivered
+        first, second = (CampaignRecipient.objects.get(campaign=campaign, customer=fan) for fan in fans)
+        assert (first.status, second.status) == ("sent", "sent") and first.delivered_at is None
+        finished = sandbox.template_job_finished(f"o-{fans[0].pk}", first.outbound_message.platform_message_id)
+        channel_services.store_raw_event(connector=first.outbound_message.connector, body=finished.body,
+                                         dedupe_key="tpl-finish-1", headers={}, query=finished.query)
+        pipeline.process_pending_batch()
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert first.status == "delivered" and first.delivered_at is not None
+        assert second.status == "sent"
+    finally:
+        sandbox.stop()
