@@ -248,7 +248,6 @@ def _delivery(*, campaign_fields: dict[str, Any], messages: int, workers: int, s
         campaign = Campaign.objects.create(**{**campaign_fields, "name": "Bench delivery", "message_type": "text",
                                               "quiet_start": 0, "quiet_end": 0, "frequency_cap": 1000, "best_send_time": False,
                                               "connector": connector})
-        created.insert(0, campaign)
         campaign.segments.add(segment)
         Variant.objects.create(campaign=campaign, name="A", text="Hi {{ name|friend }}, spring tea is in")
         planning.plan_recipients(campaign, planning.segment_audience(campaign), start=timezone.now())
