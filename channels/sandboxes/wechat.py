@@ -1,8 +1,10 @@
 """WeChat Official Account sandbox: delivers signed (optionally AES safe-mode) messages
 and events to a brand's webhook, retrying as the platform does, and serves the access
-token and customer-service send APIs with the platform's error codes:
-40001 invalid credential, 42001 expired token, 45009 rate limit, 45015 outside the 48 h
-customer-service window."""
+token, temporary media upload and customer-service send APIs with the platform's error
+codes: 40001 invalid credential, 42001 expired token, 45009 rate limit, 45015 outside the
+48 h customer-service window; for uploads 41005 no media part, 40004 invalid media type,
+40005 a file that is not an image of an accepted format (PNG/JPEG/GIF), 40009 an image
+over 2 MB; 40007 an image message naming a media_id that was never uploaded."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from channels.sandboxes import deliveries
 from channels.sandboxes.base import Answer, Call, SandboxServer, WebhookSender
 
 REPLY_WINDOW_SECONDS = 48 * 3600
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 
 
 class WeChatSandbox:
@@ -29,12 +33,15 @@ class WeChatSandbox:
         self.tokens: dict[str, float] = {}  # access_token → expiry
         self.last_inbound: dict[str, float] = {}  # openid → time of their last message/event
         self.sent: list[dict[str, Any]] = []
+        # media_id → (filename, content type, bytes) of every accepted upload
+        self.media: dict[str, tuple[str, str, bytes]] = {}
         self._msg_ids = itertools.count(secrets.randbelow(10**15) * 1000)
         self._lock = threading.Lock()
         self._window: list[float] = []
         self.server = SandboxServer({
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
+            ("POST", "/cgi-bin/media/upload"): self._media_upload,
         }, port=port)
 
     # --- the platform's APIs ---------------------------------------------------------
@@ -46,18 +53,45 @@ class WeChatSandbox:
         self.tokens[token] = time.time() + 7200
         return 200, {"access_token": token, "expires_in": 7200}
 
-    def _custom_send(self, call: Call) -> tuple[int, dict[str, Any]]:
+    def _token_error(self, call: Call) -> dict[str, Any] | None:
         expiry = self.tokens.get(call.query.get("access_token", ""))
         if expiry is None:
-            return 200, {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
         if expiry < time.time():
-            return 200, {"errcode": 42001, "errmsg": "access_token expired"}
+            return {"errcode": 42001, "errmsg": "access_token expired"}
+        return None
+
+    def _media_upload(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """Temporary media: multipart form with the file in `media`; answers
+        {"type", "media_id", "created_at"} (no errcode on success, as the platform does)."""
+        if error := self._token_error(call):
+            return 200, error
+        if call.query.get("type") not in ("image", "voice", "video", "thumb"):
+            return 200, {"errcode": 40004, "errmsg": "invalid media type"}
+        part = call.files().get("media")
+        if part is None:
+            return 200, {"errcode": 41005, "errmsg": "media data missing"}
+        filename, content_type, content = part
+        if call.query["type"] != "image" or not content.startswith(IMAGE_MAGIC):
+            return 200, {"errcode": 40005, "errmsg": "invalid file type"}
+        if len(content) > MAX_IMAGE_BYTES:
+            return 200, {"errcode": 40009, "errmsg": "invalid image size"}
+        media_id = secrets.token_urlsafe(48)
+        with self._lock:
+            self.media[media_id] = (filename, content_type, content)
+        return 200, {"type": "image", "media_id": media_id, "created_at": int(time.time())}
+
+    def _custom_send(self, call: Call) -> tuple[int, dict[str, Any]]:
+        if error := self._token_error(call):
+            return 200, error
         if not self._allow():
             return 200, {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
         message = call.json()
         last = self.last_inbound.get(message.get("touser", ""))
         if last is None or time.time() - last > REPLY_WINDOW_SECONDS:
             return 200, {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
+        if message.get("msgtype") == "image" and message.get("image", {}).get("media_id") not in self.media:
+            return 200, {"errcode": 40007, "errmsg": "invalid media_id"}
         self.sent.append(message)
         return 200, {"errcode": 0, "errmsg": "ok"}
 

@@ -12,7 +12,14 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, Order
-from engagement.inbox.models import AgentProfile, CannedReply, Conversation, Message, Team
+from engagement.inbox.models import (
+    AgentProfile,
+    CannedReply,
+    Conversation,
+    InboxMedia,
+    Message,
+    Team,
+)
 from engagement.inbox.routing import NEGATIVE_SENTIMENT
 from engagement.inbox.services import sla_at_risk_cutoff
 
@@ -155,3 +162,9 @@ def availability_of(user: User) -> str:
 def is_overdue(conversation: Conversation, now: datetime | None = None) -> bool:
     due = conversation.first_response_due_at
     return conversation.awaiting_since is not None and due is not None and due <= (now or timezone.now())
+
+
+def media_by_token(token: str) -> InboxMedia | None:
+    if not token or len(token) > 64:
+        return None
+    return InboxMedia.objects.filter(token=token).first()
