@@ -1,5 +1,8 @@
 """WeChat Official Account (公众号): server verification, plaintext and AES safe-mode
-messages, text / image / subscribe / unsubscribe, customer-service sends.
+messages, text / image / subscribe / unsubscribe, customer-service sends (text, and
+images: the stored file goes up as temporary media first, POST /cgi-bin/media/upload
+?type=image, multipart field `media`, ≤ 2 MB PNG/JPEG/GIF, answering a media_id valid
+for three days; the image message names that media_id).
 
 Connector config: `appid`, `original_id` (ToUserName, gh_…), `api_base` (sandbox or
 https://api.weixin.qq.com). Secrets: `token`, `encoding_aes_key`, `app_secret`.

@@ -222,6 +222,9 @@ class Conversation(models.Model):
         indexes = [
             models.Index("status", models.F("last_message_at").desc(), name="conversation_status_recent"),
             models.Index("assignee", "status", name="conversation_assignee_status"),
+            # "Mine", newest first, read in index order (no sort of an agent's whole backlog).
+            models.Index("assignee", models.F("last_message_at").desc(), condition=Q(status__in=["open", "pending"]),
+                         name="conversation_mine_recent"),
             models.Index(
                 "team", models.F("priority").desc(), "queued_at",
                 condition=Q(queued_at__isnull=False), name="conversation_queue",
