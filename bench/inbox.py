@@ -326,7 +326,7 @@ class Probe(threading.Thread):
     """A WeChat customer who writes, and the agent who has their conversation open."""
 
     def __init__(self, port: int, host: str, cookie: str, hook: str, openid: str, conversation_id: int, *,
-                 seconds: float, poll_every: float = 0.1, timeout: float = 30.0) -> None:
+                 seconds: float, poll_every: float = 0.1, timeout: float = 60.0) -> None:
         super().__init__(daemon=True)
         self.port, self.host, self.cookie, self.hook, self.openid = port, host, cookie, hook, openid
         self.conversation_id, self.seconds, self.poll_every, self.timeout = conversation_id, seconds, poll_every, timeout
@@ -443,7 +443,7 @@ def ingest_round(port: int, host: str, cookies: list[str], sample: list[int], co
                      f"({', '.join(f'{k}: {v:,}' for k, v in sorted(report['statuses'].items()))})"))
         rows.append(("ingest: webhook ack", fmt(report["acks"])))
         rows.append((f"webhook → visible in the open thread ({offered}, {args.ingest_workers} ingest worker(s))",
-                     fmt(visible).replace("requests", "messages") + (f", {missed} not seen within 30 s" if missed else "")))
+                     fmt(visible).replace("requests", "messages") + (f", {missed} not seen within 60 s" if missed else "")))
         timings = outcome["timings"]
         rows.append((f"during ingest: list poll with ETag ({len(cookies)} agents)", fmt(timings["list"])))
         rows.append((f"during ingest: thread poll with ETag ({len(cookies)} agents)", fmt(timings["thread"])))

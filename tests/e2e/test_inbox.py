@@ -125,11 +125,14 @@ def test_the_agent_pastes_an_image_and_the_sandbox_receives_it_by_media_id(page:
     page.get_by_test_id("send").click()
     # then the thread shows the image, and the sandbox got the upload and then the image message
     expect(page.get_by_test_id("message-image")).to_have_count(1, timeout=15_000)
-    sent = wait_until(lambda: wechat.sent, timeout=30)
+    # (the customer was also told their place in the queue: nobody was online)
+    images = wait_until(lambda: [m for m in wechat.sent if m["msgtype"] == "image"], timeout=30)
     [(media_id, (_name, _type, content))] = wechat.media.items()
     assert content == PNG_1x1
-    assert sent == [{"touser": "o_customer_2", "msgtype": "image", "image": {"media_id": media_id}}]
-    # and the agent's own copy loads from the brand's media URL
-    src = page.get_by_test_id("message-image").get_attribute("src")
-    assert page.request.get(f"{base}{src}").body() == PNG_1x1
+    assert images == [{"touser": "o_customer_2", "msgtype": "image", "image": {"media_id": media_id}}]
+    # and the agent's own copy loads from the brand's media URL (a decoded 1×1 image)
+    image = page.get_by_test_id("message-image")
+    assert image.get_attribute("src").startswith("/p/media/")
+    image.scroll_into_view_if_needed()  # loading="lazy"
+    page.wait_for_function("(img) => img.complete && img.naturalWidth === 1", arg=image.element_handle())
     wechat.stop()
