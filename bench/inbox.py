@@ -407,7 +407,7 @@ def probe_conversations(port: int, host: str, hook: str, count: int) -> list[tup
 
 def ingest_round(port: int, host: str, cookies: list[str], sample: list[int], connectors: dict, args: argparse.Namespace,
                  tmp: Path) -> list[tuple[str, str]]:
-    from bench.ingest import Worker
+    from bench.ingest import Worker, pending
 
     rows: list[tuple[str, str]] = []
     worker = Worker(args.ingest_workers, tmp / "ingest-worker.log")
@@ -447,8 +447,17 @@ def ingest_round(port: int, host: str, cookies: list[str], sample: list[int], co
         timings = outcome["timings"]
         rows.append((f"during ingest: list poll with ETag ({len(cookies)} agents)", fmt(timings["list"])))
         rows.append((f"during ingest: thread poll with ETag ({len(cookies)} agents)", fmt(timings["thread"])))
+        rows.append(("ingest: deliveries still pending when the round ended", f"{pending():,}"))
     finally:
-        worker.stop()
+        for name, figure in rows:
+            log(f"{name}: {figure}")  # kept even if stopping the worker fails
+        worker.proc.terminate()
+        try:
+            worker.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a batch still running: the backlog is not ours to finish
+            worker.proc.kill()
+            worker.proc.wait(timeout=30)
+        worker.out.close()
     return rows
 
 
@@ -502,7 +511,7 @@ def main() -> None:
             port = free_port()
             web = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "scrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(args.web_workers), "--threads", "8", "--timeout", "120"],
+                 "--workers", str(args.web_workers), "--threads", "8", "--timeout", "120", "--keep-alive", "30"],
                 cwd=BASE_DIR, env=dict(os.environ), stdout=open(tmp / "web.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
             )
             wait_for_port(port, web)
