@@ -533,6 +533,8 @@ def main() -> None:
             rows.append((f"limit: /healthz on the same server ({args.agents} clients, 2 req per {args.interval:g} s)",
                          fmt(floor["timings"]["other"])))
             rows.append(("limit: the list's SQL alone (psycopg)", fmt(raw_list_sql(200))))
+            for name, figure in rows:
+                log(f"{name}: {figure}")
             if args.ingest_rate > 0:
                 log(f"round 4: webhook → visible at {args.ingest_rate:g} events/s offered")
                 rows += ingest_round(port, host, cookies, sample, connectors, args, tmp)
