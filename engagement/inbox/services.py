@@ -211,11 +211,21 @@ def _lock_conversations(channel_of: dict[tuple[int, int], str]) -> tuple[list[Co
             [Priority.NORMAL, [c for c, _k in keys], [k for _c, k in keys], [channel_of[key] for key in keys]],
         )
         created = {row[0] for row in cursor.fetchall()}
-    condition = Q()
-    for customer_id in {c for c, _k in keys}:
-        condition |= Q(customer_id=customer_id, connector_id__in=[k for c, k in keys if c == customer_id])
-    conversations = list(Conversation.objects.select_for_update().filter(condition).order_by("id"))
+    # A join on the batch's keys, not an OR per customer: the ORM took ~1 ms per term to
+    # compile that OR (7 s for a 6,000-customer batch) before PostgreSQL planned it.
+    conversations = list(Conversation.objects.raw(
+        _LOCK_SQL.format(table=connection.ops.quote_name(Conversation._meta.db_table)),
+        [[c for c, _k in keys], [k for _c, k in keys]],
+    ))
     return conversations, created
+
+
+_LOCK_SQL = """
+SELECT c.* FROM {table} AS c
+JOIN unnest(%s::bigint[], %s::bigint[]) AS k(customer_id, connector_id)
+  ON c.customer_id = k.customer_id AND c.connector_id = k.connector_id
+ORDER BY c.id FOR UPDATE OF c
+"""
 
 
 def _route(opened: list[Conversation], by_key: dict[tuple[int, int], list[NewInteraction]], *, now: datetime) -> None:
