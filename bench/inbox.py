@@ -13,7 +13,19 @@ it last saw (If-None-Match). Figures, in one run (STYLE.md 13):
 3. naive baseline (in process): the list as an OFFSET page with COUNT(*) per view and one
    query per row for its customer — what a straightforward ORM list costs per poll;
 4. limit: /healthz (no database, no template) on the same server under the same load,
-   and the list's SQL alone (one indexed query) over psycopg.
+   and the list's SQL alone (one indexed query) over psycopg;
+5. webhook → visible under ingest load (`--ingest-rate`, default 500 events/s): Celery
+   ingest workers run, a paced sender (its own process) posts signed sandbox webhooks —
+   WeChat one message per POST, Messenger batched `--meta-batch` messages per POST as Meta
+   does — while the agents keep polling and probe customers write on WeChat; each probe's
+   agent polls its open conversation every 100 ms (ETag) and records the time from the
+   webhook POST to the message in the thread. The workspace itself polls every 2 s, so
+   an agent sees a message up to 2 s after these figures.
+
+Data is set-wise: customers by COPY (customers.generator), conversations and three
+messages each by INSERT … SELECT; agents are real staff users with sessions; pollers are
+threads in their own process (the ingest sender in another), against a gunicorn started
+here.
 
 Prints a table; does not write bench/RESULTS.md (the lead records full-scale runs).
 """
@@ -22,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
+import multiprocessing
 import os
 import random
 import statistics
@@ -160,6 +174,28 @@ class Poller(threading.Thread):
             time.sleep(max(0.0, self.interval - (time.monotonic() - tick)))
 
 
+def wait_ready(port: int, host: str, cookie: str, *, workers: int, timeout: float = 300) -> None:
+    """gunicorn binds before its workers have loaded Django: wait until the inbox answers
+    quickly several times in a row (each worker warmed), so no round measures start-up."""
+    deadline = time.monotonic() + timeout
+    fast = 0
+    while fast < 4 * workers:
+        if time.monotonic() > deadline:
+            sys.exit("the web server did not become ready")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        started = time.perf_counter()
+        try:
+            connection.request("GET", "/inbox/list/?view=open", headers={"Host": host, "Cookie": f"sessionid={cookie}"})
+            status = connection.getresponse().status
+        except (OSError, http.client.HTTPException):
+            status = 0
+        finally:
+            connection.close()
+        fast = fast + 1 if status == 200 and time.perf_counter() - started < 1.0 else 0
+        if status != 200:
+            time.sleep(0.5)
+
+
 def poll_round(port: int, host: str, cookies: list[str], sample: list[int], *, conditional: bool, seconds: float,
                interval: float, paths: tuple[str, ...] | None = None) -> dict[str, object]:
     pollers = [Poller(port, host, cookie, sample, conditional=conditional, interval=interval, seconds=seconds, paths=paths)
@@ -213,6 +249,218 @@ def raw_list_sql(repeats: int) -> list[float]:
     return timings
 
 
+# --- webhook → visible under ingest load --------------------------------------------------
+
+
+def plan_ingest(connectors: dict, *, rate: float, seconds: float, customers: int, meta_batch: int,
+                wechat_share: float, seed: int = 5) -> list[tuple[float, str, object, int]]:
+    """(send at, hook path, delivery, events) for `rate` events/s over `seconds`."""
+    from channels.sandboxes.meta import MetaSandbox
+    from channels.sandboxes.traffic import EN, SANDBOX, SANDBOX_AES_KEY, ZH
+    from channels.sandboxes.wechat import WeChatSandbox
+
+    rng = random.Random(seed)
+    wechat_conf, fb_conf = SANDBOX["wechat_oa"], SANDBOX["facebook"]
+    wechat = WeChatSandbox(token=wechat_conf[2]["token"], appid=wechat_conf[1]["appid"], app_secret="",
+                           original_id=wechat_conf[1]["original_id"], encoding_aes_key=SANDBOX_AES_KEY)
+    meta = MetaSandbox(app_secret=fb_conf[2]["app_secret"], page_id=fb_conf[1]["page_id"], page_token="")
+    wechat_hook = f"/hooks/{connectors['wechat_oa'].webhook_token}/"
+    meta_hook = f"/hooks/{connectors['facebook'].webhook_token}/"
+    plan: list[tuple[float, str, object, int]] = []
+    events = 0
+    total = int(rate * seconds)
+    while events < total:
+        at = events / rate
+        if rng.random() < wechat_share:
+            plan.append((at, wechat_hook, wechat.text(f"o_{rng.randrange(customers)}", rng.choice(ZH)), 1))
+            events += 1
+        else:
+            batch = [(f"psid_{rng.randrange(customers)}", rng.choice(EN)) for _ in range(meta_batch)]
+            plan.append((at, meta_hook, meta.messages(batch), meta_batch))
+            events += meta_batch
+    return plan
+
+
+def paced_send(port: int, host: str, plan: list, concurrency: int, results: multiprocessing.Queue) -> None:
+    """Child process: post each delivery at its time (as fast as possible when behind)."""
+    from channels.sandboxes.base import WebhookSender
+
+    sender = WebhookSender(f"http://127.0.0.1:{port}", host, timeout=30)
+    counter, lock = itertools.count(), threading.Lock()
+    acks: list[float] = []
+    statuses: dict[int, int] = {}
+    done_events = [0]
+    start = time.monotonic() + 0.2
+
+    def work() -> None:
+        while True:
+            with lock:
+                index = next(counter)
+            if index >= len(plan):
+                return
+            at, path, delivery, events = plan[index]
+            delay = start + at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = time.perf_counter()
+            try:
+                status = sender.post(path, delivery).status
+            except (OSError, http.client.HTTPException):
+                status = -1
+            with lock:
+                acks.append((time.perf_counter() - began) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+                if 200 <= status < 300:
+                    done_events[0] += events
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.put({"seconds": time.monotonic() - start, "acks": acks, "statuses": statuses, "events": done_events[0],
+                 "posts": len(plan)})
+
+
+class Probe(threading.Thread):
+    """A WeChat customer who writes, and the agent who has their conversation open."""
+
+    def __init__(self, port: int, host: str, cookie: str, hook: str, openid: str, conversation_id: int, *,
+                 seconds: float, poll_every: float = 0.1, timeout: float = 60.0) -> None:
+        super().__init__(daemon=True)
+        self.port, self.host, self.cookie, self.hook, self.openid = port, host, cookie, hook, openid
+        self.conversation_id, self.seconds, self.poll_every, self.timeout = conversation_id, seconds, poll_every, timeout
+        self.visible_ms: list[float] = []
+        self.missed = 0
+
+    def run(self) -> None:
+        from channels.sandboxes.base import WebhookSender
+        from channels.sandboxes.traffic import SANDBOX, SANDBOX_AES_KEY
+        from channels.sandboxes.wechat import WeChatSandbox
+
+        conf = SANDBOX["wechat_oa"]
+        wechat = WeChatSandbox(token=conf[2]["token"], appid=conf[1]["appid"], app_secret="",
+                               original_id=conf[1]["original_id"], encoding_aes_key=SANDBOX_AES_KEY)
+        sender = WebhookSender(f"http://127.0.0.1:{self.port}", self.host, timeout=30)
+        agent = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        path = f"/inbox/c/{self.conversation_id}/thread/"
+        headers = {"Host": self.host, "Cookie": f"sessionid={self.cookie}", "HX-Request": "true"}
+        etag = ""
+        until = time.monotonic() + self.seconds
+        n = 0
+        while time.monotonic() < until:
+            n += 1
+            marker = f"probe {self.openid} {n} {random.randrange(10**9)}"
+            delivery = wechat.text(self.openid, marker)
+            sent = time.perf_counter()
+            try:
+                sender.post(self.hook, delivery)
+                seen = False
+                while time.perf_counter() - sent < self.timeout and not seen:
+                    agent.request("GET", path, headers=headers | ({"If-None-Match": etag} if etag else {}))
+                    response = agent.getresponse()
+                    body = response.read()
+                    etag = response.getheader("ETag") or etag
+                    seen = response.status == 200 and marker.encode() in body
+                    if not seen:
+                        time.sleep(self.poll_every)
+            except (OSError, http.client.HTTPException) as error:
+                log(f"probe failed: {error!r}")
+                agent.close()
+                agent = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                seen = False
+            if seen:
+                self.visible_ms.append((time.perf_counter() - sent) * 1000)
+            else:
+                self.missed += 1
+            time.sleep(0.5)
+
+
+def probe_conversations(port: int, host: str, hook: str, count: int) -> list[tuple[str, int]]:
+    """One first message per probe customer, then their conversation ids once the pipeline made them."""
+    from channels.sandboxes.base import WebhookSender
+    from channels.sandboxes.traffic import SANDBOX, SANDBOX_AES_KEY
+    from channels.sandboxes.wechat import WeChatSandbox
+    from customers.models import Identity
+    from engagement.inbox.models import Conversation
+
+    conf = SANDBOX["wechat_oa"]
+    wechat = WeChatSandbox(token=conf[2]["token"], appid=conf[1]["appid"], app_secret="",
+                           original_id=conf[1]["original_id"], encoding_aes_key=SANDBOX_AES_KEY)
+    sender = WebhookSender(f"http://127.0.0.1:{port}", host, timeout=30)
+    openids = [f"probe_{n}_{os.getpid()}" for n in range(count)]
+    for openid in openids:
+        sender.post(hook, wechat.text(openid, "hello, is anyone there?"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = dict(
+            Conversation.objects.filter(
+                customer__identities__kind="wechat_openid", customer__identities__value__in=openids,
+                channel="wechat",
+            ).values_list("customer__identities__value", "id")
+        )
+        if len(found) == len(openids):
+            return [(openid, found[openid]) for openid in openids]
+        time.sleep(0.5)
+    sys.exit(f"probe conversations did not appear (found {Identity.objects.filter(value__in=openids).count()} identities)")
+
+
+def ingest_round(port: int, host: str, cookies: list[str], sample: list[int], connectors: dict, args: argparse.Namespace,
+                 tmp: Path) -> list[tuple[str, str]]:
+    from bench.ingest import Worker, pending
+
+    rows: list[tuple[str, str]] = []
+    worker = Worker(args.ingest_workers, tmp / "ingest-worker.log")
+    try:
+        worker.wait_ready()
+        hook = f"/hooks/{connectors['wechat_oa'].webhook_token}/"
+        probes_at = probe_conversations(port, host, hook, args.probes)
+        log(f"planning {args.ingest_rate:g} events/s for {args.seconds:g} s")
+        plan = plan_ingest(connectors, rate=args.ingest_rate, seconds=args.seconds, customers=args.conversations,
+                           meta_batch=args.meta_batch, wechat_share=args.wechat_share)
+        results: multiprocessing.Queue = multiprocessing.get_context("fork").Queue()
+        sender = multiprocessing.get_context("fork").Process(
+            target=paced_send, args=(port, host, plan, args.ingest_concurrency, results), daemon=True)
+        probes = [Probe(port, host, cookies[n % len(cookies)], hook, openid, conversation_id, seconds=args.seconds)
+                  for n, (openid, conversation_id) in enumerate(probes_at)]
+        outcome: dict[str, object] = {}
+        pollers = threading.Thread(target=lambda: outcome.update(poll_round(
+            port, host, cookies, sample, conditional=True, seconds=args.seconds, interval=args.interval)))
+        sender.start()
+        pollers.start()
+        for probe in probes:
+            probe.start()
+        report = results.get(timeout=args.seconds * 20 + 600)
+        sender.join(timeout=60)
+        for probe in probes:
+            probe.join()
+        pollers.join()
+        visible = [ms for probe in probes for ms in probe.visible_ms]
+        missed = sum(probe.missed for probe in probes)
+        offered = f"{args.ingest_rate:g} events/s offered"
+        rows.append((f"ingest: events accepted ({offered}; Messenger ×{args.meta_batch} per POST)",
+                     f"{report['events'] / report['seconds']:,.0f} events/s over {report['posts']:,} POSTs "
+                     f"({', '.join(f'{k}: {v:,}' for k, v in sorted(report['statuses'].items()))})"))
+        rows.append(("ingest: webhook ack", fmt(report["acks"])))
+        rows.append((f"webhook → visible in the open thread ({offered}, {args.ingest_workers} ingest worker(s))",
+                     fmt(visible).replace("requests", "messages") + (f", {missed} not seen within 60 s" if missed else "")))
+        timings = outcome["timings"]
+        rows.append((f"during ingest: list poll with ETag ({len(cookies)} agents)", fmt(timings["list"])))
+        rows.append((f"during ingest: thread poll with ETag ({len(cookies)} agents)", fmt(timings["thread"])))
+        rows.append(("ingest: deliveries still pending when the round ended", f"{pending():,}"))
+    finally:
+        for name, figure in rows:
+            log(f"{name}: {figure}")  # kept even if stopping the worker fails
+        worker.proc.terminate()
+        try:
+            worker.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a batch still running: the backlog is not ours to finish
+            worker.proc.kill()
+            worker.proc.wait(timeout=30)
+        worker.out.close()
+    return rows
+
+
 def fmt(values: list[float]) -> str:
     if not values:
         return "no samples"
@@ -226,6 +474,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="duration of each polling round")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between an agent's polls")
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--ingest-rate", type=float, default=500, help="events/s offered in round 5 (0: skip it)")
+    parser.add_argument("--ingest-workers", type=int, default=2, help="Celery ingest worker processes")
+    parser.add_argument("--ingest-concurrency", type=int, default=16, help="sender connections")
+    parser.add_argument("--meta-batch", type=int, default=10, help="Messenger messages per delivery")
+    parser.add_argument("--wechat-share", type=float, default=0.3, help="share of deliveries that are WeChat")
+    parser.add_argument("--probes", type=int, default=5, help="probe customers measuring webhook → visible")
     args = parser.parse_args()
     if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         sys.exit("set DATABASE_URL and REDIS_URL (a scratch database: a brand is created and dropped)")
@@ -237,6 +491,7 @@ def main() -> None:
     from django.db import connection
     from django_tenants.utils import tenant_context
 
+    from channels.sandboxes.traffic import ensure_sandbox_connectors
     from scrm import tenancy
 
     slug = f"bench-inbox-{int(time.time()) % 100000}"
@@ -250,15 +505,17 @@ def main() -> None:
             log(f"generating {args.conversations:,} customers and conversations")
             started = time.perf_counter()
             agent_ids, sample = fill(args.conversations, args.agents)
+            connectors = ensure_sandbox_connectors()
             log(f"generated in {time.perf_counter() - started:.1f} s")
             cookies = sessions(agent_ids, host)
             port = free_port()
             web = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "scrm.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(args.web_workers), "--threads", "8", "--timeout", "120"],
+                 "--workers", str(args.web_workers), "--threads", "8", "--timeout", "120", "--keep-alive", "30"],
                 cwd=BASE_DIR, env=dict(os.environ), stdout=open(tmp / "web.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
             )
             wait_for_port(port, web)
+            wait_ready(port, host, cookies[0], workers=args.web_workers)
             load = f"{args.agents} agents, every {args.interval:g} s"
             log("round 1: conditional polling (ours)")
             ours = poll_round(port, host, cookies, sample, conditional=True, seconds=args.seconds, interval=args.interval)
@@ -276,6 +533,11 @@ def main() -> None:
             rows.append((f"limit: /healthz on the same server ({args.agents} clients, 2 req per {args.interval:g} s)",
                          fmt(floor["timings"]["other"])))
             rows.append(("limit: the list's SQL alone (psycopg)", fmt(raw_list_sql(200))))
+            for name, figure in rows:
+                log(f"{name}: {figure}")
+            if args.ingest_rate > 0:
+                log(f"round 4: webhook → visible at {args.ingest_rate:g} events/s offered")
+                rows += ingest_round(port, host, cookies, sample, connectors, args, tmp)
     finally:
         if web is not None:
             web.terminate()
@@ -283,7 +545,8 @@ def main() -> None:
         connection.set_schema_to_public()
         tenancy.drop_brand(brand)
     width = max(len(name) for name, _ in rows)
-    print(f"\nInbox benchmark: {args.conversations:,} conversations, {args.agents} agents polling, {args.seconds:g} s per round")
+    print(f"\nInbox benchmark: {args.conversations:,} conversations, {args.agents} agents polling, {args.seconds:g} s per round; "
+          f"load average at the end {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     print(f"{'measure'.ljust(width)} | figure")
     print(f"{'-' * width}-+-{'-' * 40}")
     for name, figure in rows:

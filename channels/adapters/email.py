@@ -41,6 +41,7 @@ from django.http import HttpRequest
 from channels.adapters.base import Accepted, Adapter, Rejected
 from channels.adapters.html_text import html_to_text
 from channels.adapters.http import SendResult
+from channels.adapters.media import attached_image
 from channels.adapters.polled import PollBatch, PolledItem, PollError
 from channels.events import Claim, IdentityClaim, InboundEvent, ParseResult
 from channels.models import Connector, RawEvent
@@ -306,6 +307,8 @@ def send_email(connector: Connector, message: Any) -> SendResult:
         mail = compose(connector, message)
     except (ValueError, email.errors.HeaderParseError) as error:
         return SendResult(ok=False, code="invalid_message", error=str(error)[:300])
+    except FileNotFoundError:
+        return SendResult(ok=False, code="no_media", error="the image file of this message is missing")
     tls = str(config.get("smtp_tls") or "starttls")
     host = str(config.get("smtp_host") or config.get("imap_host") or "")
     port = int(config.get("smtp_port") or (465 if tls == "ssl" else 587))
@@ -352,6 +355,11 @@ def compose(connector: Connector, message: Any) -> EmailMessage:
     mail.set_content(text)
     html = payload.get("html") or "<p>" + escape(text).replace("\n", "<br>\n") + "</p>"
     mail.add_alternative(str(html), subtype="html")
+    # An agent's image reply: the stored file as an attachment under its random name.
+    image = attached_image(payload)
+    if image is not None:
+        maintype, _slash, subtype = image.content_type.partition("/")
+        mail.add_attachment(image.content, maintype=maintype, subtype=subtype, filename=image.filename)
     return mail
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import secrets
 import select
 import socket
 import ssl
@@ -93,8 +94,11 @@ def close_connections() -> None:
 
 def call_json(
     url: str, *, payload: dict[str, Any] | None = None, timeout: float = 10.0, headers: dict[str, str] | None = None,
+    body: bytes | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    data = json.dumps(payload, ensure_ascii=False).encode() if payload is not None else None
+    """POST `payload` as JSON (or a prepared `body` with its own Content-Type header), or
+    GET when there is neither; the answer's JSON, {} when it has none."""
+    data = body if body is not None else json.dumps(payload, ensure_ascii=False).encode() if payload is not None else None
     sent_headers = ({"Content-Type": "application/json"} if data is not None else {}) | (headers or {})
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -132,3 +136,16 @@ def call_json(
                 return response.status, {}
             raise PlatformUnreachable(f"HTTP {response.status}: the answer is not JSON") from None
     raise PlatformUnreachable("the connection was closed twice before the request was written")
+
+
+def multipart(field: str, *, filename: str, content_type: str, content: bytes) -> tuple[bytes, str]:
+    """One file as multipart/form-data (RFC 7578): (body, Content-Type header). The file
+    name is ours (never a user's), so it needs no escaping beyond refusing quotes."""
+    if any(char in filename for char in '"\r\n'):
+        raise ValueError("file name must not contain quotes or line breaks")
+    boundary = "----scrm" + secrets.token_hex(16)
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    return head + content + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"

@@ -80,7 +80,12 @@ class MetaAdapter(Adapter):
             message = messaging["message"]
             if message.get("is_echo") or sender == scope:
                 return  # our own page's message echoed back: the outbox recorded it
-            attachments = [a.get("type", "") for a in message.get("attachments", []) if isinstance(a, dict)]
+            # Image, video, audio and file attachments carry the CDN URL in payload.url.
+            attachments = [
+                {"type": str(a.get("type", "")), "url": str((a.get("payload") or {}).get("url", ""))
+                 if isinstance(a.get("payload"), dict) else ""}
+                for a in message.get("attachments", []) if isinstance(a, dict)
+            ]
             result.events.append(InboundEvent(
                 channel=self.channel, kind=InteractionKind.MESSAGE_IN, external_id=f"mid:{message['mid']}",
                 occurred_at=occurred, claim=self._claim(sender, scope, seen_at=occurred),

@@ -1,5 +1,8 @@
 """WeChat Official Account (公众号): server verification, plaintext and AES safe-mode
-messages, text / image / subscribe / unsubscribe, customer-service and template sends.
+messages, text / image / subscribe / unsubscribe, customer-service and template sends
+(images: the stored file goes up as temporary media first, POST /cgi-bin/media/upload
+?type=image, multipart field `media`, ≤ 2 MB PNG/JPEG/GIF, answering a media_id valid
+for three days; the image message names that media_id).
 
 Connector config: `appid`, `original_id` (ToUserName, gh_…), `api_base` (sandbox or
 https://api.weixin.qq.com). Secrets: `token`, `encoding_aes_key`, `app_secret`.
@@ -228,7 +231,9 @@ def template_payload(recipient: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def send_custom_message(connector: Connector, message: Any) -> Any:
     """A customer-service message (text, image) or a template message (kind "template",
-    /cgi-bin/message/template/send: no 48 h window, but only to followers)."""
+    /cgi-bin/message/template/send: no 48 h window, but only to followers). An image row
+    carries the stored file, not a media_id: the file is uploaded as temporary media first
+    (valid 3 days, so a retry uploads again)."""
     from channels.adapters.http import SendResult, call_json
 
     if message.kind == "template":
@@ -237,14 +242,22 @@ def send_custom_message(connector: Connector, message: Any) -> Any:
         path, payload = "/cgi-bin/message/custom/send", {"touser": message.recipient, "msgtype": message.kind}
         if message.kind == "text":
             payload["text"] = {"content": message.payload.get("text", "")}
-        elif message.kind == "image":
-            payload["image"] = {"media_id": message.payload.get("media_id", "")}
     base = connector.config.get("api_base", "https://api.weixin.qq.com").rstrip("/")
     for refresh in (False, True):
         try:
             token = _access_token(connector, refresh=refresh)
         except TokenRefused as error:
             return SendResult(ok=False, code=error.code, error=str(error), transient=error.code in TRANSIENT_ERRORS)
+        if message.kind == "image":
+            media_id = message.payload.get("media_id") or ""
+            if not media_id:
+                uploaded = _upload_image(base, token, message.payload)
+                if isinstance(uploaded, SendResult):
+                    if uploaded.code in TOKEN_ERRORS and not refresh:
+                        continue
+                    return uploaded
+                media_id = uploaded
+            payload["image"] = {"media_id": media_id}
         status, answer = call_json(f"{base}{path}?access_token={token}", payload=payload)
         if status != 200 or "errcode" not in answer:
             # Not WeChat's answer (a proxy error page, an API this account lacks): never "sent".
@@ -256,3 +269,27 @@ def send_custom_message(connector: Connector, message: Any) -> Any:
         if code not in TOKEN_ERRORS:
             break
     return SendResult(ok=False, code=code, error=str(answer.get("errmsg", "")), transient=code in TRANSIENT_ERRORS)
+
+
+def _upload_image(base: str, token: str, payload: dict[str, Any]) -> Any:
+    """POST /cgi-bin/media/upload?type=image (multipart, field `media`) → the media_id, or
+    the SendResult that explains why not."""
+    from channels.adapters.http import SendResult, call_json, multipart
+    from channels.adapters.media import attached_image
+
+    try:
+        image = attached_image(payload)
+    except FileNotFoundError:
+        image = None
+    if image is None:
+        return SendResult(ok=False, code="no_media", error="the image file of this message is missing")
+    body, content_type = multipart("media", filename=image.filename, content_type=image.content_type, content=image.content)
+    status, answer = call_json(f"{base}/cgi-bin/media/upload?{urlencode({'access_token': token, 'type': 'image'})}",
+                               body=body, headers={"Content-Type": content_type}, timeout=30.0)
+    if status == 200 and answer.get("media_id"):
+        return str(answer["media_id"])
+    if status != 200 or "errcode" not in answer:
+        return SendResult(ok=False, code=f"http-{status}", error=str(answer)[:200] or f"HTTP {status}",
+                          transient=status >= 500 or status == 429)
+    code = str(answer["errcode"])
+    return SendResult(ok=False, code=code, error=f"media upload: {answer.get('errmsg', '')}", transient=code in TRANSIENT_ERRORS)

@@ -5,6 +5,8 @@ deadline, retries, redelivery of the same message)."""
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import http.client
 import json
 import logging
@@ -31,9 +33,25 @@ class Call:
     query: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.time)  # when it arrived (wall clock)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.body or b"{}")
+
+    def files(self) -> dict[str, tuple[str, str, bytes]]:
+        """A multipart/form-data body's file parts: {field: (filename, content type, bytes)}."""
+        content_type = self.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return {}
+        parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + self.body
+        )
+        found = {}
+        for part in parsed.iter_parts():
+            name, filename = part.get_param("name", header="content-disposition"), part.get_filename()
+            if name and filename is not None:
+                found[str(name)] = (filename, part.get_content_type(), part.get_payload(decode=True) or b"")
+        return found
 
 
 class SandboxServer:
@@ -55,7 +73,8 @@ class SandboxServer:
                 url = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 call = Call(self.command, url.path, {k: v[0] for k, v in parse_qs(url.query).items()},
-                            self.rfile.read(length) if length else b"")
+                            self.rfile.read(length) if length else b"",
+                            {k.lower(): v for k, v in self.headers.items()})
                 outer.calls.append(call)
                 route = outer.routes.get((self.command, url.path)) or outer._match(self.command, url.path)
                 status, payload = route(call) if route else (404, {"error": "no such API in the sandbox"})

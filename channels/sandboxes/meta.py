@@ -48,6 +48,11 @@ class MetaSandbox:
         window = 7 * 86400 if tagged else REPLY_WINDOW_SECONDS
         if last is None or now - last > window:
             return 400, _error("This message is sent outside of allowed window.", 10, 2018278)
+        attachment = message.get("message", {}).get("attachment")
+        if attachment is not None:
+            url = str((attachment.get("payload") or {}).get("url", ""))
+            if attachment.get("type") not in ("image", "audio", "video", "file") or not url.startswith(("https://", "http://")):
+                return 400, _error("(#100) Param message[attachment][payload][url] must be a valid URL", 100, kind="OAuthException")
         self._window = [t for t in self._window if now - t < 1]
         if len(self._window) >= self.sends_per_second or self.quota == 0:
             return 400, _error("Calls to this api have exceeded the rate limit.", 613)

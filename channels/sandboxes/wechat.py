@@ -1,9 +1,12 @@
 """WeChat Official Account sandbox: delivers signed (optionally AES safe-mode) messages
 and events to a brand's webhook, retrying as the platform does, and serves the access
-token, customer-service and template send APIs with the platform's error codes:
-40001 invalid credential, 42001 expired token, 45009 rate limit, 45015 outside the 48 h
-customer-service window; for template messages 40037 invalid template_id, 43004 the user
-does not follow the account, 47003 a data field missing or not shaped {"value": "…"}.
+token, temporary media upload, customer-service and template send APIs with the
+platform's error codes: 40001 invalid credential, 42001 expired token, 45009 rate limit,
+45015 outside the 48 h customer-service window; for template messages 40037 invalid
+template_id, 43004 the user does not follow the account, 47003 a data field missing or
+not shaped {"value": "…"}; for uploads 41005 no media part, 40004 invalid media type,
+40005 a file that is not an image of an accepted format (PNG/JPEG/GIF), 40009 an image
+over 2 MB; 40007 an image message naming a media_id that was never uploaded.
 
 Template messages need no 48 h window but a follower: an openid follows once it has
 written or subscribed (or was added with `follow`) until it unsubscribes."""
@@ -20,6 +23,8 @@ from channels.sandboxes import deliveries
 from channels.sandboxes.base import Answer, Call, SandboxServer, WebhookSender
 
 REPLY_WINDOW_SECONDS = 48 * 3600
+MAX_IMAGE_BYTES = 2 * 1024 * 1024
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 
 
 class WeChatSandbox:
@@ -38,6 +43,8 @@ class WeChatSandbox:
         self.templates: dict[str, tuple[str, ...]] = dict(templates or {})
         self.sent: list[dict[str, Any]] = []
         self.templates_sent: list[dict[str, Any]] = []
+        # media_id → (filename, content type, bytes) of every accepted upload
+        self.media: dict[str, tuple[str, str, bytes]] = {}
         self._msg_ids = itertools.count(secrets.randbelow(10**15) * 1000)
         self._lock = threading.Lock()
         self._window: list[float] = []
@@ -45,6 +52,7 @@ class WeChatSandbox:
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/message/custom/send"): self._custom_send,
             ("POST", "/cgi-bin/message/template/send"): self._template_send,
+            ("POST", "/cgi-bin/media/upload"): self._media_upload,
         }, port=port)
 
     # --- the platform's APIs ---------------------------------------------------------
@@ -58,14 +66,39 @@ class WeChatSandbox:
 
     def _refused_call(self, call: Call) -> dict[str, Any] | None:
         """The token and rate-limit answers every send API shares, or None."""
+        if error := self._token_error(call):
+            return error
+        if not self._allow():
+            return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
+        return None
+
+    def _token_error(self, call: Call) -> dict[str, Any] | None:
         expiry = self.tokens.get(call.query.get("access_token", ""))
         if expiry is None:
             return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"}
         if expiry < time.time():
             return {"errcode": 42001, "errmsg": "access_token expired"}
-        if not self._allow():
-            return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
         return None
+
+    def _media_upload(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """Temporary media: multipart form with the file in `media`; answers
+        {"type", "media_id", "created_at"} (no errcode on success, as the platform does)."""
+        if error := self._token_error(call):
+            return 200, error
+        if call.query.get("type") not in ("image", "voice", "video", "thumb"):
+            return 200, {"errcode": 40004, "errmsg": "invalid media type"}
+        part = call.files().get("media")
+        if part is None:
+            return 200, {"errcode": 41005, "errmsg": "media data missing"}
+        filename, content_type, content = part
+        if call.query["type"] != "image" or not content.startswith(IMAGE_MAGIC):
+            return 200, {"errcode": 40005, "errmsg": "invalid file type"}
+        if len(content) > MAX_IMAGE_BYTES:
+            return 200, {"errcode": 40009, "errmsg": "invalid image size"}
+        media_id = secrets.token_urlsafe(48)
+        with self._lock:
+            self.media[media_id] = (filename, content_type, content)
+        return 200, {"type": "image", "media_id": media_id, "created_at": int(time.time())}
 
     def _custom_send(self, call: Call) -> tuple[int, dict[str, Any]]:
         if refused := self._refused_call(call):
@@ -74,6 +107,8 @@ class WeChatSandbox:
         last = self.last_inbound.get(message.get("touser", ""))
         if last is None or time.time() - last > REPLY_WINDOW_SECONDS:
             return 200, {"errcode": 45015, "errmsg": "response out of time limit or subscription is canceled"}
+        if message.get("msgtype") == "image" and message.get("image", {}).get("media_id") not in self.media:
+            return 200, {"errcode": 40007, "errmsg": "invalid media_id"}
         self.sent.append(message)
         return 200, {"errcode": 0, "errmsg": "ok"}
 

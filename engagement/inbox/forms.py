@@ -43,7 +43,9 @@ class InboxFilterForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    text = forms.CharField(max_length=MAX_REPLY, widget=forms.Textarea(attrs={"rows": 3}), label=_("Reply"))
+    # Optional when an image is attached; services.send_reply refuses a reply with neither.
+    text = forms.CharField(max_length=MAX_REPLY, required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Reply"))
+    image = forms.FileField(required=False, label=_("Image"))
     version = forms.IntegerField(widget=forms.HiddenInput)
     client_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
 

@@ -222,6 +222,9 @@ class Conversation(models.Model):
         indexes = [
             models.Index("status", models.F("last_message_at").desc(), name="conversation_status_recent"),
             models.Index("assignee", "status", name="conversation_assignee_status"),
+            # "Mine", newest first, read in index order (no sort of an agent's whole backlog).
+            models.Index("assignee", models.F("last_message_at").desc(), condition=Q(status__in=["open", "pending"]),
+                         name="conversation_mine_recent"),
             models.Index(
                 "team", models.F("priority").desc(), "queued_at",
                 condition=Q(queued_at__isnull=False), name="conversation_queue",
@@ -451,9 +454,15 @@ class SatisfactionSurvey(models.Model):
 
 
 class InboxMedia(models.Model):
-    """An image an agent attached to a reply, stored in the brand's media."""
+    """An image an agent attached to a reply, stored in the brand's media.
+
+    Served without login at /p/media/<token>/ on the brand's host (Meta fetches the image
+    from that URL), so the token is the only name it has: random, never the upload's name.
+    """
 
     id = models.BigAutoField(primary_key=True)
+    # Null only for rows from before tokens existed (none were written: nothing used the model).
+    token = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001 - NULLs never collide
     file = models.FileField(upload_to="inbox/%Y/%m/", max_length=200)
     content_type = models.CharField(max_length=32)
     size = models.PositiveIntegerField()

@@ -6,4 +6,5 @@ from engagement.inbox import public_views
 
 urlpatterns = [
     path("csat/<str:token>/", public_views.csat_page, name="csat"),
+    path("media/<str:token>/", public_views.inbox_media, name="inbox-media"),
 ]

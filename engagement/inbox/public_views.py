@@ -1,4 +1,5 @@
-"""Hosted pages customers open without logging in: the satisfaction rating page.
+"""Hosted pages customers open without logging in: the satisfaction rating page, and the
+images agents send (platforms such as Meta fetch them by URL).
 
 The token is signed and names the brand's schema; forged, expired or another brand's
 tokens are a 404. POSTs need the CSRF token of the page; each client address may try
@@ -7,12 +8,12 @@ RATE_LIMIT times a minute (Redis counter, brand-scoped like every cache key)."""
 from __future__ import annotations
 
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from engagement.inbox import csat
+from engagement.inbox import csat, selectors
 from scrm.staff.roles import public_view
 
 RATE_LIMIT = 20
@@ -47,3 +48,24 @@ def csat_page(request: HttpRequest, token: str) -> HttpResponse:
         "survey": survey, "brand_name": request.tenant.name, "ratings": csat.RATINGS, "expired": expired,
         "thanked": thanked,
     })
+
+
+@public_view
+@require_GET
+def inbox_media(request: HttpRequest, token: str) -> HttpResponse:
+    """An agent's image by its random token, from this brand's schema and media folder only
+    (another brand's token is a 404 here). Served as the type its bytes were checked to be,
+    never sniffed by the browser, and never as a page that could run script."""
+    media = selectors.media_by_token(token)
+    if media is None:
+        raise Http404
+    try:
+        handle = media.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type=media.content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=604800, immutable"
+    return response

@@ -8,11 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from customers.models import Customer, Order
-from engagement.inbox.models import AgentProfile, CannedReply, Conversation, Message, Team
+from engagement.inbox.models import (
+    AgentProfile,
+    CannedReply,
+    Conversation,
+    InboxMedia,
+    Message,
+    Team,
+)
 from engagement.inbox.routing import NEGATIVE_SENTIMENT
 from engagement.inbox.services import sla_at_risk_cutoff
 
@@ -33,8 +41,17 @@ class InboxFilter:
     before: int | None = None  # keyset: conversations older than this one
 
 
+# What a list row shows: loading only these keeps 50 rows from building 150 full Customer
+# and User instances (every column parsed) on each poll.
+LIST_COLUMNS = (
+    "id", "channel", "priority", "status", "last_message_at", "last_message_preview", "queued_at", "unread_count",
+    "awaiting_since", "first_response_due_at", "sentiment", "customer_id", "assignee_id", "team_id",
+    "customer__id", "customer__display_name", "assignee__id", "assignee__username", "team__id", "team__name",
+)
+
+
 def conversation_list(user: User, spec: InboxFilter, *, now: datetime | None = None) -> QuerySet[Conversation]:
-    rows = Conversation.objects.select_related("customer", "assignee", "team")
+    rows = Conversation.objects.select_related("customer", "assignee", "team").only(*LIST_COLUMNS)
     rows = _view(rows, user, spec.view)
     if spec.team_id:
         rows = rows.filter(team_id=spec.team_id)
@@ -69,18 +86,31 @@ def _view(rows: QuerySet[Conversation], user: User, view: str) -> QuerySet[Conve
     return rows.filter(status=STATUS.OPEN)
 
 
+# How long brand-wide counts for one inbox state are kept. The key is the inbox
+# fingerprint, so any change makes new counts at once; only "at risk", which moves with
+# the clock alone, can be this many seconds late.
+COUNTS_SECONDS = 10
+
+
 def inbox_counts(user: User, *, now: datetime | None = None) -> dict[str, int]:
-    """The sidebar counts, one aggregate query over active conversations."""
-    active = Conversation.objects.filter(status__in=ACTIVE)
-    return active.aggregate(
-        open=Count("id", filter=Q(status=STATUS.OPEN)),
-        mine=Count("id", filter=Q(assignee=user)),
-        unassigned=Count("id", filter=Q(assignee__isnull=True, status=STATUS.OPEN)),
-        queue=Count("id", filter=Q(assignee__isnull=True, queued_at__isnull=False, status=STATUS.OPEN)),
-        pending=Count("id", filter=Q(status=STATUS.PENDING)),
-        at_risk=Count("id", filter=Q(awaiting_since__isnull=False, first_response_due_at__lte=sla_at_risk_cutoff(now))),
-        negative=Count("id", filter=Q(sentiment__lte=NEGATIVE_SENTIMENT)),
-    )
+    """The sidebar counts. The brand-wide ones are one aggregate over every active
+    conversation (a scan: 0.2 s at 100k conversations on a busy machine), so all agents
+    share it through the brand's cache until the inbox changes; "mine" is per agent and
+    an index read."""
+    key = f"inbox:counts:{inbox_fingerprint()}"
+    shared = cache.get(key) if now is None else None
+    if shared is None:
+        shared = Conversation.objects.filter(status__in=ACTIVE).aggregate(
+            open=Count("id", filter=Q(status=STATUS.OPEN)),
+            unassigned=Count("id", filter=Q(assignee__isnull=True, status=STATUS.OPEN)),
+            queue=Count("id", filter=Q(assignee__isnull=True, queued_at__isnull=False, status=STATUS.OPEN)),
+            pending=Count("id", filter=Q(status=STATUS.PENDING)),
+            at_risk=Count("id", filter=Q(awaiting_since__isnull=False, first_response_due_at__lte=sla_at_risk_cutoff(now))),
+            negative=Count("id", filter=Q(sentiment__lte=NEGATIVE_SENTIMENT)),
+        )
+        if now is None:
+            cache.set(key, shared, COUNTS_SECONDS)
+    return shared | {"mine": Conversation.objects.filter(status__in=ACTIVE, assignee=user).count()}
 
 
 def inbox_fingerprint() -> str:
@@ -155,3 +185,9 @@ def availability_of(user: User) -> str:
 def is_overdue(conversation: Conversation, now: datetime | None = None) -> bool:
     due = conversation.first_response_due_at
     return conversation.awaiting_since is not None and due is not None and due <= (now or timezone.now())
+
+
+def media_by_token(token: str) -> InboxMedia | None:
+    if not token or len(token) > 64:
+        return None
+    return InboxMedia.objects.filter(token=token).first()

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,10 +33,11 @@ from channels.hooks import NewInteraction
 from channels.models import OutboundMessage
 from customers.models import CustomerTag, InteractionKind
 from customers.resolution import VIA_IDENTITY
-from engagement.inbox import csat, notices, routing, windows
+from engagement.inbox import csat, images, notices, routing, windows
 from engagement.inbox.models import (
     AgentProfile,
     Conversation,
+    InboxMedia,
     Message,
     Priority,
     Resolution,
@@ -204,11 +211,21 @@ def _lock_conversations(channel_of: dict[tuple[int, int], str]) -> tuple[list[Co
             [Priority.NORMAL, [c for c, _k in keys], [k for _c, k in keys], [channel_of[key] for key in keys]],
         )
         created = {row[0] for row in cursor.fetchall()}
-    condition = Q()
-    for customer_id in {c for c, _k in keys}:
-        condition |= Q(customer_id=customer_id, connector_id__in=[k for c, k in keys if c == customer_id])
-    conversations = list(Conversation.objects.select_for_update().filter(condition).order_by("id"))
+    # A join on the batch's keys, not an OR per customer: the ORM took ~1 ms per term to
+    # compile that OR (7 s for a 6,000-customer batch) before PostgreSQL planned it.
+    conversations = list(Conversation.objects.raw(
+        _LOCK_SQL.format(table=connection.ops.quote_name(Conversation._meta.db_table)),
+        [[c for c, _k in keys], [k for _c, k in keys]],
+    ))
     return conversations, created
+
+
+_LOCK_SQL = """
+SELECT c.* FROM {table} AS c
+JOIN unnest(%s::bigint[], %s::bigint[]) AS k(customer_id, connector_id)
+  ON c.customer_id = k.customer_id AND c.connector_id = k.connector_id
+ORDER BY c.id FOR UPDATE OF c
+"""
 
 
 def _route(opened: list[Conversation], by_key: dict[tuple[int, int], list[NewInteraction]], *, now: datetime) -> None:
@@ -254,7 +271,8 @@ def without_nul(text: str) -> str:
 def _preview(item: NewInteraction) -> str:
     text = " ".join(without_nul(item.text).split())
     if not text:
-        kind = item.metadata.get("msg_type") or ",".join(item.metadata.get("attachments", [])[:1]) or "message"
+        first = (item.metadata.get("attachments") or [None])[0]
+        kind = item.metadata.get("msg_type") or (first.get("type") if isinstance(first, dict) else first) or "message"
         text = f"[{kind}]"
     return text[:PREVIEW_LENGTH]
 
@@ -409,13 +427,19 @@ def _touch(conversation: Conversation, fields: list[str]) -> None:
 
 def send_reply(
     *, conversation_id: int, author: User, text: str, version: int, client_key: str, now: datetime | None = None,
+    image: UploadedFile | None = None,
 ) -> Message:
     """Record an agent's reply and queue it in the channels outbox (same transaction). Refuses when the
     conversation changed since `version`, or when the platform's reply window is closed.
-    A repeated `client_key` returns the first message instead of sending again."""
+    A repeated `client_key` returns the first message instead of sending again.
+
+    With an image: email carries text and image in one message (an attachment); WeChat
+    and Meta send the text (if any) and then the image as two platform messages, so the
+    thread shows two messages; other channels refuse."""
     text = without_nul(text).strip()
-    if not text:
+    if not text and image is None:
         raise InboxError(_("Write a reply first."))
+    image_bytes = _read_upload(image) if image is not None else None
     now = now or timezone.now()
     with transaction.atomic():
         conversation = _locked(conversation_id)
@@ -431,28 +455,40 @@ def send_reply(
             raise InboxError(f"{window.reason} {window.alternatives}")
         if not conversation.recipient:
             raise InboxError(_("This conversation has no platform handle to reply to."))
-        payload = {"text": text, "tag": "HUMAN_AGENT"} if window.needs_tag else {"text": text}
-        queued = outbox.queue_message(
-            connector=conversation.connector, recipient=conversation.recipient, payload=payload,
-            customer_id=conversation.customer_id, purpose=OutboundMessage.Purpose.SERVICE,
-        )
+        media = None
+        if image_bytes is not None:
+            try:
+                info = images.inspect(image_bytes, channel=conversation.channel)
+            except images.InvalidImage as error:
+                raise InboxError(str(error)) from None
+            media = _store_image(image_bytes, info, uploaded_by=author)
+        tag = {"tag": "HUMAN_AGENT"} if window.needs_tag else {}
+        parts = _reply_parts(conversation.channel, text, media, tag)
         response_seconds = sla_met = None
         if conversation.awaiting_since is not None:
             response_seconds = max((now - conversation.awaiting_since).total_seconds(), 0.0)
             due = conversation.first_response_due_at
             sla_met = not conversation.sla_breached and (due is None or now <= due)
             conversation.sla_breached = conversation.sla_breached or not sla_met
-        message = Message.objects.create(
-            conversation=conversation, direction=Message.Direction.OUT, text=text, author=author,
-            delivery_status=Message.Delivery.QUEUED, client_key=client_key, created_at=now, outbound=queued,
-            response_seconds=response_seconds, sla_met=sla_met, team_id=conversation.team_id,
-        )
+        created = []
+        for n, (kind, payload, attachments) in enumerate(parts):
+            queued = outbox.queue_message(
+                connector=conversation.connector, recipient=conversation.recipient, payload=payload, kind=kind,
+                customer_id=conversation.customer_id, purpose=OutboundMessage.Purpose.SERVICE,
+            )
+            created.append(Message.objects.create(
+                conversation=conversation, direction=Message.Direction.OUT, text=payload.get("text", ""), author=author,
+                attachments=attachments, delivery_status=Message.Delivery.QUEUED, created_at=now, outbound=queued,
+                client_key=client_key if n == 0 else f"{client_key}:{n}" if client_key else "",
+                response_seconds=response_seconds if n == 0 else None, sla_met=sla_met if n == 0 else None,
+                team_id=conversation.team_id,
+            ))
         conversation.first_response_at = conversation.first_response_at or now
         conversation.awaiting_since = conversation.first_response_due_at = None
         conversation.status = STATUS.PENDING
         conversation.unread_count = 0
         conversation.last_message_at = now
-        conversation.last_message_preview = " ".join(text.split())[:PREVIEW_LENGTH]
+        conversation.last_message_preview = " ".join(text.split())[:PREVIEW_LENGTH] or "[image]"
         if conversation.assignee_id is None:
             conversation.assignee, conversation.assigned_at, conversation.queued_at = author, now, None
         _touch(conversation, [
@@ -461,7 +497,45 @@ def send_reply(
         ])
         team_id = conversation.team_id
         drain_queues([team_id])
-    return message
+    return created[0]
+
+
+def _read_upload(upload: UploadedFile) -> bytes:
+    """At most one byte more than the limit: enough to refuse a bigger file unread."""
+    upload.seek(0)
+    return upload.read(images.MAX_BYTES + 1)
+
+
+def _store_image(data: bytes, info: images.ImageInfo, *, uploaded_by: User) -> InboxMedia:
+    """The file is named by a random token (the upload's own name is never used)."""
+    token = secrets.token_urlsafe(32)
+    media = InboxMedia(token=token, content_type=info.content_type, size=len(data), width=info.width,
+                       height=info.height, uploaded_by=uploaded_by)
+    media.file.save(f"{token}.{info.extension}", ContentFile(data), save=False)
+    media.save()
+    return media
+
+
+def media_url(media: InboxMedia) -> str:
+    """The image's public address on the brand's host (platforms such as Meta fetch it)."""
+    host = connection.tenant.primary_host() if hasattr(connection.tenant, "primary_host") else ""
+    scheme = getattr(settings, "SCRM_URL_SCHEME", "https")
+    return f"{scheme}://{host}{reverse('engagement:inbox-media', args=[media.token])}"
+
+
+def _reply_parts(
+    channel: str, text: str, media: InboxMedia | None, tag: dict[str, str],
+) -> list[tuple[str, dict[str, Any], list[dict[str, str]]]]:
+    """(outbox kind, payload, thread attachments) for each platform message of a reply."""
+    text_part = (OutboundMessage.Kind.TEXT, {"text": text, **tag}, [])
+    if media is None:
+        return [text_part]
+    image = {"media_path": media.file.name, "content_type": media.content_type, "url": media_url(media)}
+    shown = [{"type": "image", "url": image["url"], "media": media.token}]
+    if channel == "email":
+        return [(OutboundMessage.Kind.IMAGE, {"text": text, **image, **tag}, shown)]
+    image_part = (OutboundMessage.Kind.IMAGE, {**image, **tag}, shown)
+    return [text_part, image_part] if text else [image_part]
 
 
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")

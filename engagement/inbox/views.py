@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from customers.models import Channel
-from engagement.inbox import canned, presence, reports, selectors, services, windows
+from engagement.inbox import canned, images, presence, reports, selectors, services, windows
 from engagement.inbox.forms import (
     SNOOZE_HOURS,
     AssignForm,
@@ -115,7 +115,9 @@ def _pane_context(request: HttpRequest, item: Conversation, **extra: object) -> 
         "canned": selectors.canned_replies(), "snooze_choices": SNOOZE_HOURS,
         "queue_position": services.queue_position(item), "overdue": selectors.is_overdue(item, now),
         "thread_etag": quote_etag(_thread_etag(request, item.pk) or ""), "now": now,
-        "emoji": EMOJI, **extra,
+        "emoji": EMOJI, "image_limit_mb": images.MAX_BYTES // 2**20, "image_limit_bytes": images.MAX_BYTES,
+        "image_types": sorted(images.CHANNEL_TYPES.get(item.channel, ())),
+        "image_kinds": ", ".join(sorted(images.EXTENSIONS[t].upper() for t in images.CHANNEL_TYPES.get(item.channel, ()))), **extra,
     }
 
 
@@ -157,21 +159,28 @@ def _pane(request: HttpRequest, conversation_id: int, **extra: object) -> HttpRe
 @roles_required(*AGENT_ROLES)
 def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     item = _conversation_or_404(conversation_id)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if not form.is_valid():
         return _pane(request, item.pk, reply_form=form)
     try:
         services.send_reply(
             conversation_id=item.pk, author=request.user, text=form.cleaned_data["text"],
             version=form.cleaned_data["version"], client_key=form.cleaned_data["client_key"],
+            image=form.cleaned_data["image"],
         )
     except services.StaleConversation as stale:
         # Keep the draft; the new version lets a deliberate second click send it.
         fresh = ReplyForm.fresh(version=stale.conversation.version, text=form.cleaned_data["text"])
-        return _pane(request, item.pk, reply_form=fresh, reply_error=str(stale))
+        return _pane(request, item.pk, reply_form=fresh, reply_error=_reattach(str(stale), form))
     except services.InboxError as error:
-        return _pane(request, item.pk, reply_form=ReplyForm.fresh(version=item.version, text=form.cleaned_data["text"]), reply_error=str(error))
+        fresh = ReplyForm.fresh(version=item.version, text=form.cleaned_data["text"])
+        return _pane(request, item.pk, reply_form=fresh, reply_error=_reattach(str(error), form))
     return _pane(request, item.pk)
+
+
+def _reattach(error: str, form: ReplyForm) -> str:
+    # A file input cannot be refilled by the server: say so rather than drop it silently.
+    return f"{error} {_('Attach the image again.')}" if form.cleaned_data.get("image") else error
 
 
 @require_POST

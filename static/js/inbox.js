@@ -60,6 +60,41 @@
     const tab = target.closest("[data-view]");
     if (tab) { const input = document.querySelector("#inbox-filters input[name=view]"); if (input) input.value = tab.dataset.view; }
   });
+  // Image replies: a preview of the chosen (or pasted) file before it is sent. The server
+  // checks the bytes; this only shows the agent what will go out.
+  function showImage(input) {
+    const box = input.form && input.form.querySelector("[data-reply-image-preview]");
+    if (!box) return;
+    const thumb = box.querySelector("[data-reply-image-thumb]");
+    const name = box.querySelector("[data-reply-image-name]");
+    if (thumb.src && thumb.src.startsWith("blob:")) { URL.revokeObjectURL(thumb.src); }
+    const file = input.files && input.files[0];
+    if (!file) { box.hidden = true; thumb.removeAttribute("src"); name.textContent = ""; return; }
+    thumb.src = URL.createObjectURL(file);
+    const tooBig = Number(input.dataset.maxBytes) && file.size > Number(input.dataset.maxBytes);
+    name.textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)" + (tooBig ? " — " + input.dataset.tooLarge : "");
+    box.hidden = false;
+  }
+  document.addEventListener("paste", function (event) {
+    const area = event.target.closest && event.target.closest("[data-reply]");
+    const input = area && area.form && area.form.querySelector("[data-reply-image]");
+    const files = event.clipboardData && Array.from(event.clipboardData.files || []);
+    const image = files && files.find(function (file) { return file.type.startsWith("image/"); });
+    if (!input || !image || typeof DataTransfer === "undefined") return;
+    event.preventDefault();
+    const transfer = new DataTransfer();
+    transfer.items.add(image);
+    input.files = transfer.files;
+    showImage(input);
+  });
+  document.addEventListener("click", function (event) {
+    const clear = event.target.closest("[data-reply-image-clear]");
+    const input = clear && clear.form && clear.form.querySelector("[data-reply-image]");
+    if (input) { input.value = ""; showImage(input); input.focus(); }
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-reply-image]")) { showImage(event.target); }
+  });
   document.addEventListener("change", function (event) {
     const select = event.target.closest("[data-canned]");
     if (select && select.value && window.htmx) {

@@ -253,3 +253,20 @@ def test_another_brands_conversation_ids_are_404(agent_client, wechat, brand, ot
     assert client.get(reverse("engagement:inbox-canned", args=[beta_id, canned_id])).status_code == 404
     assert "beta secret" not in client.get(reverse("engagement:inbox")).content.decode()
 
+
+
+def test_shared_counts_follow_every_change_at_once(staff_client, wechat):
+    # given two agents whose lists were rendered (the brand-wide counts are now cached)
+    first, first_user = staff_client("Agent")
+    second, _second_user = staff_client("Agent")
+    conversation = _conversation(wechat, "one")
+    url = reverse("engagement:inbox-list")
+    assert 'data-testid="count-open">1<' in first.get(url).content.decode()
+    # when another conversation arrives and the first agent takes the first one
+    _conversation(wechat, "two", name="Bo")
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=first_user, updated_at=timezone.now())
+    # then both see the new brand-wide count, and "mine" stays each agent's own
+    for client, mine in ((first, 1), (second, 0)):
+        body = client.get(url).content.decode()
+        assert 'data-testid="count-open">2<' in body
+        assert f'data-testid="count-mine">{mine}<' in body
