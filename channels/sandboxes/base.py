@@ -74,7 +74,7 @@ class SandboxServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 call = Call(self.command, url.path, {k: v[0] for k, v in parse_qs(url.query).items()},
                             self.rfile.read(length) if length else b"",
-                            {k.lower(): v for k, v in self.headers.items()})
+                            headers={k.lower(): v for k, v in self.headers.items()})
                 outer.calls.append(call)
                 route = outer.routes.get((self.command, url.path)) or outer._match(self.command, url.path)
                 status, payload = route(call) if route else (404, {"error": "no such API in the sandbox"})
