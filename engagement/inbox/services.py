@@ -155,8 +155,9 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
             for item in batch
         ]
     _route(opened, by_key, now=now)
+    opened_ids = {conversation.pk for conversation in opened}  # `in opened` compared models pairwise
     for conversation in conversations:
-        if conversation in opened:
+        if conversation.pk in opened_ids:
             conversation.resolution_due_at = targets.resolution_due(conversation.opened_at, conversation.priority)
         if conversation.first_response_due_at is None:
             conversation.first_response_due_at = targets.first_response_due(conversation.awaiting_since, conversation.priority)
