@@ -4,21 +4,29 @@
 
 Uses the database and Redis in DATABASE_URL / REDIS_URL (migrated first with
 `python -m scrm migrate`), provisions a throw-away brand with sandbox connectors, runs
-gunicorn and Celery workers as real processes, and drops the brand at the end. Traffic
-is single-event signed webhooks from the sandboxes (WeChat safe mode, Messenger, X, our
-events and orders API), 5 % redelivered, over N/10 customers, from a loopback load
-generator. Figures, in one run (STYLE.md 13):
+gunicorn (gthread, --web-workers x --web-threads) and Celery workers as real processes,
+and drops the brand at the end. Single-event traffic is signed webhooks from the
+sandboxes (WeChat safe mode, Messenger, X, our events and orders API), 5 % redelivered,
+over N/10 customers; the load generator (bench/loadgen.py) sends pre-rendered requests
+over kept-alive sockets from forked processes, so its own cost stays small next to the
+server's on the shared cores. Figures, in one run (STYLE.md 13), each with the 1-minute
+load average beside it:
 
-1. accept: webhooks/s and ack latency p50/p99 with no worker running (pure accept path);
+1. accept: single-event webhooks/s and ack p50/p99 with no worker running (pure accept
+   path), twice (before the 1- and the 2-worker drain);
 2. drain: the stored backlog processed onto profiles by 1 and by 2 ingest workers
-   (events/s), then the sentiment follow-up (analytics queue) on its own worker (texts/s);
-3. live end to end: traffic and workers (ingest and analytics) at once, 1 and 2 workers
-   (events/s, lag p95 from a delivery's receipt to its row being done, and how long after
-   the last profile write the last sentiment lands);
-4. naive baseline: one event at a time through the ORM (get_or_create per identity and
-   interaction, sentiment inline, aggregates per customer), in process — no broker cost, so it flatters
-   the naive path;
-5. hardware limit: COPY of the same interaction rows into a scratch table.
+   (events/s); with --sentiment, then the sentiment follow-up on its own worker (texts/s);
+3. live: traffic offered at --rate webhooks/s (paced) with 1 and 2 workers running
+   (offered rate reached, drain rate, ack p50/p99, lag p95 from a delivery's receipt to
+   its row being done);
+4. accept, batched: deliveries of --batch events each (Meta entry[], our events API item
+   list), events/s and ack p50/p99;
+5. with --old-client, accept through the old thread-pool http.client sender (what the
+   generator itself costs);
+6. naive baseline: one event at a time through the ORM (get_or_create per identity and
+   interaction, sentiment inline, aggregates per customer), in process — no broker cost,
+   so it flatters the naive path;
+7. hardware limit: COPY of the same interaction rows into a scratch table.
 
 Prints a table; does not write bench/RESULTS.md (the lead records full-scale runs).
 """
