@@ -44,7 +44,8 @@ def _run(sql: str, params: Sequence[Any] | Mapping[str, Any], *, fetch: bool) ->
 def insert_unnest(objs: Sequence[Any]) -> None:
     """INSERT model instances (all of one model, pk from the database) as one
     INSERT … SELECT FROM unnest of binary arrays: `bulk_create` without its per-value
-    literal quoting. Values are the instances' own (their field defaults included)."""
+    literal quoting. Values are the instances' own (their field defaults included, and
+    auto_now / auto_now_add filled in by `pre_save`, as bulk_create does)."""
     if not objs:
         return
     model = type(objs[0])
@@ -52,5 +53,5 @@ def insert_unnest(objs: Sequence[Any]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
-    params = [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
+    params = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs] for field in fields]
     execute_bound(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params)
