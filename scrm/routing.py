@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django_tenants.middleware.main import TenantMainMiddleware
 from redis.exceptions import RedisError
@@ -68,18 +68,6 @@ def _forget_if_stale() -> None:
 
 
 class BrandRoutingMiddleware(TenantMainMiddleware):
-    def process_request(self, request: Any) -> Any:
-        # django-tenants forgets what search_path the connection holds on every
-        # set_tenant, so each request paid a `SET search_path` round trip even when its
-        # (persistent) connection already held this brand's. Keep that knowledge when the
-        # physical connection is the same and the path would be identical; a rollback or
-        # a reconnect still clears it, as django-tenants does.
-        held, raw = connection.search_path_set_schemas, connection.connection
-        response = super().process_request(request)
-        if held and raw is not None and connection.connection is raw and connection._get_cursor_search_paths() == held:
-            connection.search_path_set_schemas = held
-        return response
-
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         _forget_if_stale()
         tenant = _entries.get(hostname)

@@ -1,5 +1,5 @@
 """Webhooks skip the browser middleware; brands served in turn on one connection each
-read their own schema (the search_path is re-sent only when it changes)."""
+still reach their own schema and connectors."""
 
 import pytest
 from django.db import connection
