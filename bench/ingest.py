@@ -101,13 +101,22 @@ class Worker:
 
 
 def reset_brand_data() -> None:
-    from django.db import connection
+    """Empty the brand's tables. A running worker's last look (FOR UPDATE on the raw
+    events) can deadlock with the TRUNCATE; PostgreSQL aborts one side, so try again."""
+    from django.db import OperationalError, connection
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE channels_rawevent, customers_interaction, customers_consent, customers_order, "
-            "customers_identity, customers_customer RESTART IDENTITY CASCADE"
-        )
+    for attempt in range(5):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "TRUNCATE channels_rawevent, customers_interaction, customers_consent, customers_order, "
+                    "customers_identity, customers_customer RESTART IDENTITY CASCADE"
+                )
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(1)
 
 
 def pending() -> int:
