@@ -29,10 +29,13 @@ from channels.identities import VIA_IDENTITY, identity_ref, resolve_claims
 from channels.models import Connector, RawEvent
 from customers.models import Consent, Interaction, Order
 from customers.services import add_interactions_to_aggregates, refresh_customer_aggregates
+from scrm.db import execute_bound, fetch_bound
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# Taken instead when at least twice as many wait (a backlog after an outage or a burst).
+LARGE_BATCH_SIZE = 2000
 MAX_ATTEMPTS = 5
 
 
@@ -129,8 +132,8 @@ def _apply(events: list[tuple[RawEvent, InboundEvent]]) -> int:
 
 _INSERT_SQL = """
 INSERT INTO {table} (customer_id, channel, kind, occurred_at, text, metadata, sentiment, language, external_id)
-SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::jsonb[],
-                     %s::float8[], %s::text[], %s::text[])
+SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::jsonb[],
+                     %b::float8[], %b::text[], %b::text[])
 ON CONFLICT DO NOTHING
 RETURNING id, customer_id, channel, kind, occurred_at, external_id
 """
@@ -150,10 +153,9 @@ def _insert_interactions(rows: list[tuple[RawEvent, InboundEvent, int]]) -> list
                   event.sentiment, event.language, event.external_id)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL.format(table=connection.ops.quote_name(Interaction._meta.db_table)), columns)
-        inserted = {(channel, external_id): (pk, customer_id, kind, occurred_at)
-                    for pk, customer_id, channel, kind, occurred_at, external_id in cursor.fetchall()}
+    rows_back = fetch_bound(_INSERT_SQL.format(table=connection.ops.quote_name(Interaction._meta.db_table)), columns)
+    inserted = {(channel, external_id): (pk, customer_id, kind, occurred_at)
+                for pk, customer_id, channel, kind, occurred_at, external_id in rows_back}
     new = []
     for raw, event, _customer_id in rows:
         found = inserted.pop((event.channel, event.external_id), None)
@@ -200,21 +202,20 @@ def _record_consents(rows: list[tuple[InboundEvent, int]]) -> None:
 
 _MARK_SQL = """
 UPDATE {table} r
-   SET status = m.status, error = m.error, unhandled_types = m.unhandled, processed_at = %s,
+   SET status = m.status, error = m.error, unhandled_types = m.unhandled, processed_at = %b,
        attempts = r.attempts + 1
-  FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::jsonb[]) AS m(id, status, error, unhandled)
+  FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::jsonb[]) AS m(id, status, error, unhandled)
  WHERE r.id = m.id
 """
 
 
 def _mark(raws: list[RawEvent], outcome: dict[int, tuple[str, str, list[str]]]) -> None:
     ids = [raw.pk for raw in raws]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _MARK_SQL.format(table=connection.ops.quote_name(RawEvent._meta.db_table)),
-            [timezone.now(), ids, [outcome[pk][0] for pk in ids], [outcome[pk][1] for pk in ids],
-             [Jsonb(outcome[pk][2]) for pk in ids]],
-        )
+    execute_bound(
+        _MARK_SQL.format(table=connection.ops.quote_name(RawEvent._meta.db_table)),
+        [timezone.now(), ids, [outcome[pk][0] for pk in ids], [outcome[pk][1] for pk in ids],
+         [Jsonb(outcome[pk][2]) for pk in ids]],
+    )
     latest: dict[int, datetime] = {}
     for raw in raws:
         latest[raw.connector_id] = max(latest.get(raw.connector_id, raw.received_at), raw.received_at)

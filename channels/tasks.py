@@ -23,16 +23,19 @@ def process_events_task() -> int:
     chained = selectors.pending_backlog_at_least(pipeline.BATCH_SIZE + 1)
     if chained:
         process_events_task.apply_async()
-    claimed = pipeline.process_pending_batch().claimed
+    # A deep backlog is taken in larger batches: the per-batch statements cost less per event.
+    limit = pipeline.LARGE_BATCH_SIZE if chained and selectors.pending_backlog_at_least(
+        2 * pipeline.LARGE_BATCH_SIZE) else pipeline.BATCH_SIZE
+    claimed = pipeline.process_pending_batch(limit=limit).claimed
     processed = claimed
-    if claimed < pipeline.BATCH_SIZE:
+    if claimed < limit:
         # Drained: let the next webhook schedule a batch, then look once more for rows
         # committed between our claim and the release.
         coordination.release_schedule()
         time.sleep(coordination.SETTLE_SECONDS)  # see coordination.CLAIM_EVERY_SECONDS
         claimed = pipeline.process_pending_batch().claimed
         processed += claimed
-    if claimed >= pipeline.BATCH_SIZE and not chained:
+    if claimed >= limit and not chained:
         process_events_task.apply_async()  # more may wait, and the flag is still held
     return processed
 

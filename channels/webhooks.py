@@ -20,6 +20,7 @@ from channels.adapters import NoAdapter, Rejected, adapter_for
 from channels.adapters.base import KEPT_HEADERS
 from channels.adapters.web_api import item_errors_response
 from channels.models import Connector, ConnectorKind
+from scrm.middleware import machine_endpoint
 from scrm.staff.roles import public_view
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RATE_PER_SECOND = 500
 
 
+@machine_endpoint
 @csrf_exempt
 @public_view
 def webhook(request: HttpRequest, webhook_token: str) -> HttpResponse:
@@ -45,12 +47,14 @@ def webhook(request: HttpRequest, webhook_token: str) -> HttpResponse:
     return _receive(request, connector)
 
 
+@machine_endpoint
 @csrf_exempt
 @public_view
 def api_events(request: HttpRequest) -> HttpResponse:
     return _api(request, ConnectorKind.WEB_API)
 
 
+@machine_endpoint
 @csrf_exempt
 @public_view
 def api_orders(request: HttpRequest) -> HttpResponse:

@@ -46,6 +46,7 @@ from engagement.inbox.models import (
     Team,
 )
 from engagement.inbox.sla import BusinessCalendar, add_business_minutes
+from scrm.db import execute_bound, fetch_bound, insert_unnest
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +102,8 @@ def sla_targets() -> Targets:
 _ENSURE_SQL = """
 INSERT INTO {table} (customer_id, connector_id, channel, status, priority, labels, language, unread_count,
                      version, sla_breached, reassignments, created_at, updated_at, last_message_preview, recipient)
-SELECT c, k, ch, 'resolved', %s, '[]'::jsonb, '', 0, 1, false, 0, now(), now(), '', ''
-FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS t(c, k, ch)
+SELECT c, k, ch, 'resolved', %b, '[]'::jsonb, '', 0, 1, false, 0, now(), now(), '', ''
+FROM unnest(%b::bigint[], %b::bigint[], %b::text[]) AS t(c, k, ch)
 ON CONFLICT (customer_id, connector_id) DO NOTHING
 RETURNING id
 """
@@ -161,12 +162,13 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
             for item in batch
         ]
     _route(opened, by_key, now=now)
+    opened_ids = {conversation.pk for conversation in opened}  # `in opened` compared models pairwise
     for conversation in conversations:
-        if conversation in opened:
+        if conversation.pk in opened_ids:
             conversation.resolution_due_at = targets.resolution_due(conversation.opened_at, conversation.priority)
         if conversation.first_response_due_at is None:
             conversation.first_response_due_at = targets.first_response_due(conversation.awaiting_since, conversation.priority)
-    Message.objects.bulk_create(messages)
+    insert_unnest(messages)
     _save_conversations(conversations, [
         "status", "priority", "team", "labels", "assignee", "queued_at", "opened_at", "resolved_at", "snoozed_until",
         "sla_breached", "awaiting_since", "first_response_due_at", "resolution_due_at", "last_message_at",
@@ -186,46 +188,37 @@ def _save_conversations(conversations: Sequence[Conversation], names: Sequence[s
         return
     fields = [Conversation._meta.get_field(name) for name in names]
     columns = [connection.ops.quote_name(field.column) for field in fields]
-    casts = [f"%s::{field.db_type(connection)}[]" for field in fields]
+    casts = [f"%b::{field.db_type(connection)}[]" for field in fields]
     sql = (
         f"UPDATE {connection.ops.quote_name(Conversation._meta.db_table)} c SET "
         + ", ".join(f"{column} = u.{column}" for column in columns)
-        + f" FROM unnest(%s::bigint[], {', '.join(casts)}) AS u(id, {', '.join(columns)}) WHERE c.id = u.id"
+        + f" FROM unnest(%b::bigint[], {', '.join(casts)}) AS u(id, {', '.join(columns)}) WHERE c.id = u.id"
     )
     params: list[list[object]] = [[conversation.pk for conversation in conversations]]
     params += [
         [field.get_db_prep_save(getattr(conversation, field.attname), connection) for conversation in conversations]
         for field in fields
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    execute_bound(sql, params)
 
 
 def _lock_conversations(channel_of: dict[tuple[int, int], str]) -> tuple[list[Conversation], set[int]]:
     """Create the missing conversations (ON CONFLICT: concurrent batches agree) and lock all
     of them in id order, so two batches never deadlock."""
     keys = sorted(channel_of)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _ENSURE_SQL.format(table=connection.ops.quote_name(Conversation._meta.db_table)),
-            [Priority.NORMAL, [c for c, _k in keys], [k for _c, k in keys], [channel_of[key] for key in keys]],
-        )
-        created = {row[0] for row in cursor.fetchall()}
-    # A join on the batch's keys, not an OR per customer: the ORM took ~1 ms per term to
-    # compile that OR (7 s for a 6,000-customer batch) before PostgreSQL planned it.
+    customers, connectors = [c for c, _k in keys], [k for _c, k in keys]
+    table = connection.ops.quote_name(Conversation._meta.db_table)
+    created = {row[0] for row in fetch_bound(
+        _ENSURE_SQL.format(table=table), [Priority.NORMAL, customers, connectors, [channel_of[key] for key in keys]],
+    )}
+    # One join on the (customer, connector) pairs; an OR of a Q per customer cost more
+    # to build in Python than the whole statement costs to run.
     conversations = list(Conversation.objects.raw(
-        _LOCK_SQL.format(table=connection.ops.quote_name(Conversation._meta.db_table)),
-        [[c for c, _k in keys], [k for _c, k in keys]],
+        f"SELECT c.* FROM {table} c JOIN unnest(%s::bigint[], %s::bigint[]) AS k(customer_id, connector_id) "
+        "ON c.customer_id = k.customer_id AND c.connector_id = k.connector_id ORDER BY c.id FOR UPDATE OF c",
+        [customers, connectors],
     ))
     return conversations, created
-
-
-_LOCK_SQL = """
-SELECT c.* FROM {table} AS c
-JOIN unnest(%s::bigint[], %s::bigint[]) AS k(customer_id, connector_id)
-  ON c.customer_id = k.customer_id AND c.connector_id = k.connector_id
-ORDER BY c.id FOR UPDATE OF c
-"""
 
 
 def _route(opened: list[Conversation], by_key: dict[tuple[int, int], list[NewInteraction]], *, now: datetime) -> None:

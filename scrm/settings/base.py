@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "scrm.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Webhooks and the events API stop here: no session, locale, CSRF, auth or messages.
+    "scrm.middleware.MachineEndpointMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +90,9 @@ MIDDLEWARE = [
     # Last: axes must see the authenticated user and the request's tenant.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Paths where MachineEndpointMiddleware looks for views marked `machine_endpoint`.
+MACHINE_PATH_PREFIXES = ("/hooks/", "/api/v1/")
 
 TEMPLATES = [
     {

@@ -1,0 +1,57 @@
+"""Set-based statements with server-side binding and binary parameters.
+
+Django's psycopg backend binds client-side: every parameter is turned into an SQL
+literal in Python. For the pipeline's `unnest(%s::text[], …)` statements that means a
+regex escape per array element (tens of thousands a batch), a large share of a batch's
+CPU. `fetch_bound` / `execute_bound` send the same statement with the parameters bound by
+the server in binary (no quoting), on Django's connection (its transaction, its tenant
+search_path). They are recorded in `connection.queries` like any other statement, so
+CaptureQueriesContext and the debug log still see them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from django.db import connection
+
+
+def fetch_bound(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows of one statement (placeholders %b or %(name)b: binary)."""
+    return _run(sql, params, fetch=True)[0]
+
+
+def execute_bound(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> int:
+    """Row count of one statement (placeholders %b or %(name)b: binary)."""
+    return _run(sql, params, fetch=False)[1]
+
+
+def _run(sql: str, params: Sequence[Any] | Mapping[str, Any], *, fetch: bool) -> tuple[list[tuple[Any, ...]], int]:
+    with connection.cursor() as django_cursor:  # opens the connection, sets the brand's search_path
+        started = time.monotonic()
+        with psycopg.Cursor(django_cursor.cursor.connection) as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall() if fetch else []
+            count = cursor.rowcount
+        if connection.queries_logged:
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return rows, count
+
+
+def insert_unnest(objs: Sequence[Any]) -> None:
+    """INSERT model instances (all of one model, pk from the database) as one
+    INSERT … SELECT FROM unnest of binary arrays: `bulk_create` without its per-value
+    literal quoting. Values are the instances' own (their field defaults included, and
+    auto_now / auto_now_add filled in by `pre_save`, as bulk_create does)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+    params = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs] for field in fields]
+    execute_bound(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params)

@@ -1,0 +1,59 @@
+"""Webhooks skip the browser middleware; brands served in turn on one connection each
+still reach their own schema and connectors."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from channels.sandboxes import deliveries
+from tests.channels.conftest import make_connector
+
+
+@pytest.fixture(autouse=True)
+def back_to_public():
+    yield
+    connection.set_schema_to_public()
+
+
+def _event(connector, n: int):  # noqa: ANN001, ANN202
+    item = {"id": f"m-{connector.pk}-{n}", "type": "page_view", "customer": {"email": "a@example.com"}}
+    return deliveries.scrm_api(api_key=connector.webhook_token, signing_secret="api-signing-secret", items=item)
+
+
+def _post(client: Client, delivery):  # noqa: ANN001, ANN202
+    headers = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in delivery.headers.items()}
+    return client.post("/api/v1/events", data=delivery.body, content_type=delivery.content_type, **headers)
+
+
+def test_a_webhook_skips_the_browser_middleware_and_a_page_does_not(db, brands):
+    with tenant_context(brands["alpha"]):
+        connector = make_connector("web_api")
+    client = Client(HTTP_HOST=brands["alpha"].primary_host(), enforce_csrf_checks=True)
+
+    accepted = _post(client, _event(connector, 1))
+    schema = client.get("/api/v1/openapi.json")  # same prefix, an ordinary view
+
+    assert accepted.status_code == 202
+    assert accepted["Content-Length"] == str(len(accepted.content))
+    assert not accepted.has_header("X-Frame-Options") and not accepted.cookies
+    assert schema.status_code == 200 and schema["X-Frame-Options"] == "DENY"
+
+
+def test_brands_served_in_turn_on_one_connection_each_use_their_own_schema(db, brands):
+    alpha, beta = brands["alpha"], brands["beta"]
+    with tenant_context(alpha):
+        alpha_api = make_connector("web_api")
+    with tenant_context(beta):
+        beta_api = make_connector("web_api")
+    to_alpha, to_beta = Client(HTTP_HOST=alpha.primary_host()), Client(HTTP_HOST=beta.primary_host())
+
+    statuses = []
+    for n in range(3):
+        statuses += [_post(to_alpha, _event(alpha_api, n)).status_code, _post(to_beta, _event(beta_api, n)).status_code,
+                     _post(to_alpha, _event(beta_api, 10 + n)).status_code]
+
+    assert statuses == [202, 202, 401] * 3  # beta's key means nothing on alpha's host
+    for brand, connector in ((alpha, alpha_api), (beta, beta_api)):
+        with tenant_context(brand):
+            assert connector.raw_events.count() == 3
