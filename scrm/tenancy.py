@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
@@ -121,7 +123,20 @@ def in_brand_schema() -> bool:
     return connection.schema_name not in (get_public_schema_name(), settings.TENANT_BASE_SCHEMA)
 
 
-def drop_brand(brand: Brand) -> None:
-    """Delete a brand, its domains and its schema (tests, and platform admins)."""
-    with schema_context(get_public_schema_name()):
-        brand.delete(force_drop=True)
+def drop_brand(brand: Brand, *, attempts: int = 5) -> None:
+    """Delete a brand, its domains and its schema (tests, and platform admins).
+
+    DROP SCHEMA locks every table of the brand, one after another; a worker still busy in
+    that brand (a sweep, a batch locking rows) can hold one of them while waiting for
+    another, and PostgreSQL then aborts one side as a deadlock. The drop is all-or-nothing,
+    so it is simply tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with schema_context(get_public_schema_name()), transaction.atomic():
+                brand.delete(force_drop=True)
+            return
+        except OperationalError as error:
+            if not isinstance(error.__cause__, psycopg.errors.DeadlockDetected) or attempt == attempts:
+                raise
+            logger.warning("brand drop deadlocked; retrying", extra={"brand": brand.slug, "attempt": attempt})
+            time.sleep(0.2 * attempt)
