@@ -29,6 +29,11 @@ MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RATE_PER_SECOND = 500
 
 
+# csrf_exempt on these three views: platforms and brand systems cannot carry a CSRF token
+# (no session, no cookie). Each request authenticates itself instead: the adapter's
+# signature check (WeChat signature / msg_signature, Meta X-Hub-Signature-256, X
+# x-twitter-webhooks-signature) or our API's HMAC over timestamp + body, before anything
+# is stored (403 otherwise).
 @machine_endpoint
 @csrf_exempt
 @public_view

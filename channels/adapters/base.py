@@ -45,6 +45,10 @@ class Accepted:
 
 
 class Adapter:
+    """One platform's protocol. Every registered adapter implements `accept` and `parse`;
+    `send` only where the platform has a send API (polled and inbound-only connectors such
+    as the events/orders API don't), and the outbox records "no_adapter" for the others."""
+
     kind: str = ""
     content_types: tuple[str, ...] = ()
 

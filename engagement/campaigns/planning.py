@@ -11,6 +11,7 @@ the reason. The unique (campaign, customer, step) key makes planning idempotent.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,18 +90,13 @@ def journey_audience(campaign: Campaign, *, position: int, now: datetime) -> Aud
     )
 
 
-_zone_names: list[str] = []
-
-
+@functools.cache
 def time_zone_names() -> list[str]:
-    """The time zone names PostgreSQL knows (read once per process: pg_timezone_names
-    reads the whole tz database on every call, 0.1–12 s, while a planning statement would
-    join it once per run)."""
-    if not _zone_names:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT name FROM pg_timezone_names")
-            _zone_names.extend(sorted(row[0] for row in cursor.fetchall()))
-    return _zone_names
+    """The time zone names PostgreSQL knows, read once per process: pg_timezone_names
+    reads the whole tz database on every call (0.1–12 s), and a plan would join it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names")
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def _quiet_sql(start: int, end: int) -> str:

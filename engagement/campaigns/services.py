@@ -9,7 +9,6 @@ again); the outbox delivers each row at most once (engagement.campaigns.delivery
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from channels import outbox
 from customers.consent import preference_token
@@ -53,6 +53,7 @@ from engagement.campaigns.models import (
     Vote,
     new_code,
 )
+from scrm.db import execute_bound
 from scrm.staff.services import record_audit
 
 logger = logging.getLogger(__name__)
@@ -386,14 +387,13 @@ def send_batch(campaign_id: int, *, limit: int | None = None, now: datetime | No
 def _mark_queued(rows: Sequence[CampaignRecipient], *, now: datetime) -> None:
     """One UPDATE … FROM unnest for the whole batch (bulk_update's CASE per row and
     column makes PostgreSQL compare every row with every id: quadratic in the batch)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {connection.ops.quote_name(CampaignRecipient._meta.db_table)} r"
-            " SET message = v.message::jsonb, status = %s, queued_at = %s, outbound_message_id = v.message_id"
-            " FROM unnest(%s::bigint[], %s::text[], %s::bigint[]) AS v(id, message, message_id) WHERE r.id = v.id",
-            [RStatus.QUEUED, now, [row.pk for row in rows], [json.dumps(row.message) for row in rows],
-             [row.outbound_message_id for row in rows]],
-        )
+    execute_bound(
+        f"UPDATE {_t(CampaignRecipient)} r SET message = v.message, status = %b, queued_at = %b,"
+        " outbound_message_id = v.message_id"
+        " FROM unnest(%b::bigint[], %b::jsonb[], %b::bigint[]) AS v(id, message, message_id) WHERE r.id = v.id",
+        [RStatus.QUEUED, now, [row.pk for row in rows], [Jsonb(row.message) for row in rows],
+         [row.outbound_message_id for row in rows]],
+    )
 
 
 def _pause_for_problem(campaign: Campaign, problem: str) -> None:
