@@ -5,7 +5,26 @@ from django.utils.translation import gettext_lazy as _
 from scrm import tenancy
 
 
-class SignupForm(forms.Form):
+class FocusFirstError:
+    """After a failed submit the first field in error carries ``autofocus``.
+
+    HTMX focuses the ``[autofocus]`` element when the swapped form settles; left on
+    the form's first field, that would pull the caret away from the field the user
+    has to fix (and, typed fast, their keystrokes into the wrong box).
+    """
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self._errors:
+            return
+        for field in self.fields.values():
+            field.widget.attrs.pop("autofocus", None)
+        first = next((name for name in self.fields if name in self._errors), None)
+        if first:
+            self.fields[first].widget.attrs["autofocus"] = True
+
+
+class SignupForm(FocusFirstError, forms.Form):
     brand_name = forms.CharField(label=_("Brand name"), max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
     slug = forms.CharField(
         label=_("Address"), max_length=40,

@@ -47,6 +47,8 @@ def test_sign_up_then_each_role_sees_its_navigation(page: Page, live_server_url:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create brand").click()
     expect(page.get_by_test_id("error-slug")).to_contain_text("reserved")
+    # and the caret is put back in the field to fix
+    expect(page.get_by_label("Address")).to_be_focused()
     # when a good address is used
     page.get_by_label("Address").fill(signed_up_slug)
     page.get_by_label("Password").fill(PASSWORD)

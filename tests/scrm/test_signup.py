@@ -62,3 +62,16 @@ def test_signup_provisions_schema_domain_and_first_admin(db, public_client):
         boss = User.objects.get(username="boss")
         assert list(boss.groups.values_list("name", flat=True)) == ["Admin"]
         assert boss.check_password("Str0ng-pass!")
+
+
+def test_a_refused_signup_puts_autofocus_on_the_first_field_in_error(db):
+    from scrm.forms import SignupForm
+
+    # given a fresh form, the brand name is where typing starts
+    assert SignupForm().fields["brand_name"].widget.attrs.get("autofocus")
+    # when only the password is wrong
+    form = SignupForm({"brand_name": "Tea", "slug": "tea-house", "username": "boss", "email": "b@x.com", "password": "x"})
+    assert not form.is_valid()
+    # then only the password field carries autofocus (HTMX focuses it when the form settles)
+    focused = [name for name, field in form.fields.items() if field.widget.attrs.get("autofocus")]
+    assert focused == ["password"]
