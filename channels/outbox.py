@@ -27,6 +27,7 @@ import math
 import queue
 import threading
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -194,17 +195,19 @@ def lanes_for(per_second: int, rows: int) -> int:
 
 
 def _send_paced(connector: Connector, messages: list[OutboundMessage], writer: _OutcomeWriter, *, deadline: float) -> None:
-    """Send `messages` through `connector` on its lanes, a window's allowance at a time."""
+    """Send `messages` through `connector` on its lanes, a window's allowance at a time.
+    One recipient's messages all go through one lane, in the claim's order, so a text and
+    the image sent after it reach the customer in that order."""
     if not messages:
         return
     per_second = int(connector.config.get("sends_per_second") or DEFAULT_SENDS_PER_SECOND)
     todo = list(reversed(messages))  # pop() from the end keeps the claim's order
-    work: queue.Queue[OutboundMessage | None] = queue.Queue()
     answers: queue.Queue[_Outcome] = queue.Queue()
+    works: list[queue.Queue[OutboundMessage | None]] = [queue.Queue() for _ in range(lanes_for(per_second, len(messages)))]
     lanes = [
         threading.Thread(target=_lane, args=(work, answers, connection.tenant, deadline), daemon=True,
                          name=f"outbox-{connector.pk}-{index}")
-        for index in range(lanes_for(per_second, len(messages)))
+        for index, work in enumerate(works)
     ]
     for lane in lanes:
         lane.start()
@@ -215,7 +218,7 @@ def _send_paced(connector: Connector, messages: list[OutboundMessage], writer: _
         have taken every granted row)."""
         nonlocal in_flight
         while in_flight and (remaining := until - time.monotonic()) > 0:
-            if while_queued and work.empty():
+            if while_queued and all(work.empty() for work in works):
                 return
             try:
                 outcome = answers.get(timeout=min(remaining, FLUSH_SECONDS))
@@ -235,14 +238,15 @@ def _send_paced(connector: Connector, messages: list[OutboundMessage], writer: _
             collect(deadline, while_queued=True)
             granted = coordination.reserve_sends(-connector.pk, per_second=per_second, wanted=min(len(todo), per_second))
             for _ in range(granted):
-                work.put(todo.pop())
+                message = todo.pop()
+                works[zlib.crc32(message.recipient.encode()) % len(works)].put(message)
             in_flight += granted
             if granted:
                 idle_until = time.monotonic() + PACE_SECONDS  # only waiting on a full window counts
             else:
                 collect(time.monotonic() + math.floor(time.time()) + 1 - time.time(), while_queued=False)
     finally:
-        for _lane_thread in lanes:
+        for work in works:
             work.put(None)  # after the granted rows: the lanes finish those first
     while in_flight:
         writer.add([answers.get()])

@@ -11,6 +11,7 @@ closed (the outbox would refuse it anyway) or the conversation has no handle to 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -20,6 +21,7 @@ from channels import outbox
 from channels.models import OutboundMessage
 from engagement.inbox import windows
 from engagement.inbox.models import Conversation, CustomerNotice, Message
+from scrm.db import update_unnest
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +65,37 @@ def notice_text(kind: str, *, language: str, wording: dict[str, str] | None = No
 def send_automatic_message(conversation: Conversation, text: str, *, now: datetime) -> Message | None:
     """Queue `text` to the customer in the outbox and show it in the thread as a system
     message. None when the platform's reply window is closed or there is no handle."""
-    window = windows.reply_window(channel=conversation.channel, last_inbound_at=conversation.last_inbound_at, now=now)
-    if not window.can_reply or window.needs_tag or not conversation.recipient:
-        return None
-    queued = outbox.queue_message(
-        connector=conversation.connector, recipient=conversation.recipient, text=text,
-        customer_id=conversation.customer_id, purpose=OutboundMessage.Purpose.SERVICE,
-    )
-    return Message.objects.create(
-        conversation=conversation, direction=Message.Direction.OUT, text=text, author=None,
-        delivery_status=Message.Delivery.QUEUED, outbound=queued, created_at=now,
-    )
+    sent = send_automatic_messages([(conversation, text)], now=now)
+    return sent.get(conversation.pk)
+
+
+def send_automatic_messages(texts: Sequence[tuple[Conversation, str]], *, now: datetime) -> dict[int, Message]:
+    """`send_automatic_message` for many conversations: one outbox INSERT, one thread
+    INSERT, one delivery request per claim. Returns {conversation id: thread message} for
+    those that could be sent (reply window open, a handle to reply to)."""
+    sendable = []
+    for conversation, text in texts:
+        window = windows.reply_window(channel=conversation.channel, last_inbound_at=conversation.last_inbound_at, now=now)
+        if window.can_reply and not window.needs_tag and conversation.recipient:
+            sendable.append((conversation, text))
+    if not sendable:
+        return {}
+    queued = outbox.queue_messages([
+        OutboundMessage(
+            connector_id=conversation.connector_id, customer_id=conversation.customer_id, recipient=conversation.recipient,
+            kind=OutboundMessage.Kind.TEXT, purpose=OutboundMessage.Purpose.SERVICE, payload={"text": text},
+        )
+        for conversation, text in sendable
+    ])
+    messages = {
+        conversation.pk: Message(
+            conversation=conversation, direction=Message.Direction.OUT, text=text, author=None,
+            delivery_status=Message.Delivery.QUEUED, outbound=outbound, created_at=now,
+        )
+        for (conversation, text), outbound in zip(sendable, queued, strict=True)
+    }
+    Message.objects.bulk_create(messages.values())
+    return messages
 
 
 _DUE_SQL = """
@@ -129,25 +151,21 @@ def notify_queue_positions(*, now: datetime | None = None, conversation_ids: lis
         if not due:
             return 0
         conversations = list(
-            Conversation.objects.select_for_update(skip_locked=True, of=("self",)).select_related("connector")
-            .filter(pk__in=list(due)).order_by("id")
+            Conversation.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk__in=list(due)).order_by("id")
         )
-        sent = []
         wording = wordings(CustomerNotice.Kind.QUEUE_POSITION)
-        # Bounded by NOTICE_BATCH: each notice is one outbox row and one thread message.
+        texts = []
         for conversation in conversations:
             position = due[conversation.pk]
-            text = notice_text(CustomerNotice.Kind.QUEUE_POSITION, language=conversation.language, wording=wording,
-                               position=position)
+            texts.append((conversation, notice_text(CustomerNotice.Kind.QUEUE_POSITION, language=conversation.language,
+                                                    wording=wording, position=position)))
             # Recorded even when nothing could be sent, so a closed window is not retried every minute.
             conversation.queue_notice_wait = conversation.queued_at
             conversation.queue_notice_position = position
             conversation.queue_notice_at = now
-            if send_automatic_message(conversation, text, now=now) is not None:
-                conversation.version += 1
-                sent.append(conversation)
             conversation.updated_at = now
-        Conversation.objects.bulk_update(
-            conversations, ["queue_notice_wait", "queue_notice_position", "queue_notice_at", "version", "updated_at"]
-        )
+        sent = send_automatic_messages(texts, now=now)
+        for conversation in conversations:
+            conversation.version += conversation.pk in sent
+        update_unnest(conversations, ["queue_notice_wait", "queue_notice_position", "queue_notice_at", "version", "updated_at"])
     return len(sent)

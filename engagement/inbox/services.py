@@ -46,7 +46,7 @@ from engagement.inbox.models import (
     Team,
 )
 from engagement.inbox.sla import BusinessCalendar, add_business_minutes
-from scrm.db import execute_bound, fetch_bound, insert_unnest
+from scrm.db import fetch_bound, insert_unnest, update_unnest
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
         if conversation.first_response_due_at is None:
             conversation.first_response_due_at = targets.first_response_due(conversation.awaiting_since, conversation.priority)
     insert_unnest(messages)
-    _save_conversations(conversations, [
+    update_unnest(conversations, [
         "status", "priority", "team", "labels", "assignee", "queued_at", "opened_at", "resolved_at", "snoozed_until",
         "sla_breached", "awaiting_since", "first_response_due_at", "resolution_due_at", "last_message_at",
         "last_inbound_at", "last_message_preview", "recipient", "unread_count", "language", "sentiment", "version", "updated_at",
@@ -178,28 +178,6 @@ def record_inbound_messages(interactions: Sequence[NewInteraction]) -> None:
     # Whoever still waits after the drain hears their place in line.
     if opened:
         notices.request_queue_notices([conversation.pk for conversation in opened if conversation.assignee_id is None])
-
-
-def _save_conversations(conversations: Sequence[Conversation], names: Sequence[str]) -> None:
-    """One UPDATE … FROM unnest for a batch of conversations. Django's bulk_update builds a
-    CASE per field and row in Python, which cost most of an ingest batch (hundreds of
-    conversations × 22 fields)."""
-    if not conversations:
-        return
-    fields = [Conversation._meta.get_field(name) for name in names]
-    columns = [connection.ops.quote_name(field.column) for field in fields]
-    casts = [f"%b::{field.db_type(connection)}[]" for field in fields]
-    sql = (
-        f"UPDATE {connection.ops.quote_name(Conversation._meta.db_table)} c SET "
-        + ", ".join(f"{column} = u.{column}" for column in columns)
-        + f" FROM unnest(%b::bigint[], {', '.join(casts)}) AS u(id, {', '.join(columns)}) WHERE c.id = u.id"
-    )
-    params: list[list[object]] = [[conversation.pk for conversation in conversations]]
-    params += [
-        [field.get_db_prep_save(getattr(conversation, field.attname), connection) for conversation in conversations]
-        for field in fields
-    ]
-    execute_bound(sql, params)
 
 
 def _lock_conversations(channel_of: dict[tuple[int, int], str]) -> tuple[list[Conversation], set[int]]:

@@ -164,3 +164,21 @@ def test_a_claim_larger_than_the_connectors_window_is_paced_not_requeued(brand, 
     sends = [call.at for call in wechat_sandbox.server.calls if call.path == "/cgi-bin/message/custom/send"]
     per_second = Counter(int(at) for at in sends)
     assert len(sends) == 7 and len(per_second) >= 2 and max(per_second.values()) <= 3 + 1
+
+
+def test_one_recipients_messages_reach_the_platform_in_the_order_they_were_queued(brand, wechat_sandbox):
+    # given a connector with several send lanes and interleaved replies to three customers
+    connector = make_connector("wechat_oa", config={"appid": "wx1234567890", "api_base": wechat_sandbox.server.url,
+                                                    "sends_per_second": 100},
+                               secrets={"token": "wechat-token", "app_secret": "wechat-app-secret"})
+    assert outbox.lanes_for(100, 30) > 1
+    for index in range(30):
+        recipient = f"o_{index % 3}"
+        wechat_sandbox.last_inbound[recipient] = timezone.now().timestamp()
+        outbox.queue_message(connector=connector, recipient=recipient, text=f"part {index}")
+    # when one delivery sends them side by side
+    assert outbox.deliver_due_messages().sent == 30
+    # then each customer received their messages in the order the agent wrote them
+    for person in range(3):
+        received = [sent["text"]["content"] for sent in wechat_sandbox.sent if sent["touser"] == f"o_{person}"]
+        assert received == [f"part {index}" for index in range(person, 30, 3)]
