@@ -39,13 +39,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import OperationalError, connection, transaction
-from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from customers.channels import IdentityKind
 from customers.merging import MergeError, merge
 from customers.models import Customer, Identity, MergeRule
 from customers.normalize import normalize_email, normalize_phone
+from scrm.db import execute_bound, fetch_bound
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ def resolve(claims: Sequence[Claim], *, source: str = "") -> list[int]:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                return _resolve_once(prepared)
+                return _resolve_with(prepared)
         except _LostRace:
             logger.info("identity resolution lost a race, retrying", extra={"attempt": attempt})
         except OperationalError as error:
@@ -308,30 +308,27 @@ def _table(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _fetch_existing(cursor: CursorWrapper, keys: list[Key]) -> dict[Key, tuple[int, bool]]:
+def _fetch_existing(keys: list[Key]) -> dict[Key, tuple[int, bool]]:
     if not keys:
         return {}
     kinds, scopes, values = (list(column) for column in zip(*keys, strict=True))
-    cursor.execute(
+    rows = fetch_bound(
         f"""
         SELECT i.kind, i.scope, i.value, i.customer_id, i.verified
           FROM {_table(Identity)} i
-          JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(kind, scope, value)
+          JOIN unnest(%b::text[], %b::text[], %b::text[]) AS k(kind, scope, value)
             ON i.kind = k.kind AND i.scope = k.scope AND i.value = k.value
         """,
         [kinds, scopes, values],
     )
-    return {(kind, scope, value): (cid, verified) for kind, scope, value, cid, verified in cursor}
+    return {(kind, scope, value): (cid, verified) for kind, scope, value, cid, verified in rows}
 
 
-def _resolve_once(claims: list[_PreparedClaim]) -> list[int]:
-    with connection.cursor() as cursor:
-        return _resolve_with(cursor, claims)
 
 
-def _resolve_with(cursor: CursorWrapper, claims: list[_PreparedClaim]) -> list[int]:
+def _resolve_with(claims: list[_PreparedClaim]) -> list[int]:
     all_keys = sorted({handle.key for claim in claims for handle in claim.handles})
-    existing = _fetch_existing(cursor, all_keys)
+    existing = _fetch_existing(all_keys)
     plan, owner = _plan(claims, existing)
 
     # One person per group of claims; the oldest profile survives a deterministic merge.
@@ -340,7 +337,7 @@ def _resolve_with(cursor: CursorWrapper, claims: list[_PreparedClaim]) -> list[i
     for index, root in enumerate(roots):
         group_claims.setdefault(root, []).append(index)
     new_groups = [root for root in group_claims if not plan.customers.get(root)]
-    new_ids = _create_customers(cursor, [[claims[i] for i in group_claims[r]] for r in new_groups])
+    new_ids = _create_customers([[claims[i] for i in group_claims[r]] for r in new_groups])
     customer_of: dict[object, int] = dict(zip(new_groups, new_ids, strict=True))
     merges: list[tuple[int, int, str]] = []
     for root in group_claims:
@@ -373,9 +370,9 @@ def _resolve_with(cursor: CursorWrapper, claims: list[_PreparedClaim]) -> list[i
             for key, (customer_id, verified) in existing.items()
         }
 
-    _insert_identities(cursor, claims, roots, customer_of, owner)
-    _upgrade_verification(cursor, claims, roots, customer_of, existing)
-    _update_profiles(cursor, claims, roots, customer_of, exclude=set(new_ids))
+    _insert_identities(claims, roots, customer_of, owner)
+    _upgrade_verification(claims, roots, customer_of, existing)
+    _update_profiles(claims, roots, customer_of, exclude=set(new_ids))
     return [customer_of[root] for root in roots]
 
 
@@ -389,7 +386,7 @@ def _latest(claims: list[_PreparedClaim], attribute: str) -> str:
     return best
 
 
-def _create_customers(cursor: CursorWrapper, groups: list[list[_PreparedClaim]]) -> list[int]:
+def _create_customers(groups: list[list[_PreparedClaim]]) -> list[int]:
     if not groups:
         return []
     now = timezone.now()
@@ -401,21 +398,20 @@ def _create_customers(cursor: CursorWrapper, groups: list[list[_PreparedClaim]])
         firsts.append(min(seen) if seen else None)
         lasts.append(max(seen) if seen else None)
     # Ids from the table's own sequence, in our order, so each group knows its id.
-    cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+    ids = [row[0] for row in fetch_bound(
+        "SELECT nextval(pg_get_serial_sequence(%b::text, 'id')) FROM generate_series(1, %b::int)",
         [Customer._meta.db_table, len(groups)],
-    )
-    ids = [row[0] for row in cursor.fetchall()]
-    cursor.execute(
+    )]
+    execute_bound(
         f"""
         INSERT INTO {_table(Customer)}
                (id, display_name, avatar_url, gender, locale, city, province, country,
                 attributes, first_seen_at, last_seen_at, created_at, updated_at,
                 interaction_counts, total_interactions_30d, order_count, revenue)
-        SELECT n.id, n.name, n.avatar, %s, '', '', '', '', '{{}}'::jsonb, n.first_at,
-               n.last_at, %s, %s, '{{}}'::jsonb, 0, 0, 0
-          FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
-                      %s::timestamptz[]) AS n(id, name, avatar, first_at, last_at)
+        SELECT n.id, n.name, n.avatar, %b::text, '', '', '', '', '{{}}'::jsonb, n.first_at,
+               n.last_at, %b::timestamptz, %b::timestamptz, '{{}}'::jsonb, 0, 0, 0
+          FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::timestamptz[],
+                      %b::timestamptz[]) AS n(id, name, avatar, first_at, last_at)
         """,
         [Customer.Gender.UNKNOWN, now, now, ids, names, avatars, firsts, lasts],
     )
@@ -423,7 +419,6 @@ def _create_customers(cursor: CursorWrapper, groups: list[list[_PreparedClaim]])
 
 
 def _insert_identities(
-    cursor: CursorWrapper,
     claims: list[_PreparedClaim],
     roots: list[object],
     customer_of: dict[object, int],
@@ -445,13 +440,13 @@ def _insert_identities(
     if not rows:
         return
     keys = sorted(rows)  # a fixed order, so two workers take row locks in the same order
-    cursor.execute(
+    inserted = execute_bound(
         f"""
         INSERT INTO {_table(Identity)}
                (customer_id, kind, scope, value, verified, source, created_at)
-        SELECT n.customer_id, n.kind, n.scope, n.value, n.verified, n.source, %s
-          FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::boolean[],
-                      %s::text[]) WITH ORDINALITY AS n(customer_id, kind, scope, value,
+        SELECT n.customer_id, n.kind, n.scope, n.value, n.verified, n.source, %b::timestamptz
+          FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::boolean[],
+                      %b::text[]) WITH ORDINALITY AS n(customer_id, kind, scope, value,
                                                        verified, source, position)
          ORDER BY n.position
             ON CONFLICT (kind, scope, value) DO NOTHING
@@ -466,12 +461,11 @@ def _insert_identities(
             [rows[key][2] for key in keys],
         ],
     )
-    if cursor.rowcount != len(keys):
+    if inserted != len(keys):
         raise _LostRace
 
 
 def _upgrade_verification(
-    cursor: CursorWrapper,
     claims: list[_PreparedClaim],
     roots: list[object],
     customer_of: dict[object, int],
@@ -493,10 +487,10 @@ def _upgrade_verification(
     )
     if not upgrade:
         return
-    cursor.execute(
+    execute_bound(
         f"""
         UPDATE {_table(Identity)} i SET verified = TRUE
-          FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(kind, scope, value)
+          FROM unnest(%b::text[], %b::text[], %b::text[]) AS k(kind, scope, value)
          WHERE i.kind = k.kind AND i.scope = k.scope AND i.value = k.value
         """,
         [[k[0] for k in upgrade], [k[1] for k in upgrade], [k[2] for k in upgrade]],
@@ -504,7 +498,6 @@ def _upgrade_verification(
 
 
 def _update_profiles(
-    cursor: CursorWrapper,
     claims: list[_PreparedClaim],
     roots: list[object],
     customer_of: dict[object, int],
@@ -533,7 +526,7 @@ def _update_profiles(
         lasts.append(max(seen) if seen else None)
     if not ids:
         return
-    cursor.execute(
+    execute_bound(
         f"""
         UPDATE {_table(Customer)} c
            SET display_name = CASE
@@ -546,9 +539,9 @@ def _update_profiles(
                    THEN u.avatar ELSE c.avatar_url END,
                first_seen_at = LEAST(c.first_seen_at, u.first_at),
                last_seen_at = GREATEST(c.last_seen_at, u.last_at),
-               updated_at = %s
-          FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
-                      %s::timestamptz[]) AS u(id, name, avatar, first_at, last_at)
+               updated_at = %b::timestamptz
+          FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::timestamptz[],
+                      %b::timestamptz[]) AS u(id, name, avatar, first_at, last_at)
          WHERE c.id = u.id
         """,
         [timezone.now(), ids, names, avatars, firsts, lasts],

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 def fetch_bound(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -53,7 +53,7 @@ def insert_unnest(objs: Sequence[Any]) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
-    params = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs] for field in fields]
+    params = [_column([field.pre_save(obj, True) for obj in objs], field) for field in fields]
     execute_bound(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params)
 
 
@@ -76,5 +76,27 @@ def update_unnest(objs: Sequence[Any], names: Sequence[str]) -> int:
         + f" WHERE t.{quote(pk.column)} = u.pk__"
     )
     params: list[list[object]] = [[obj.pk for obj in objs]]
-    params += [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields]
+    params += [_column([getattr(obj, field.attname) for obj in objs], field) for field in fields]
     return execute_bound(sql, params)
+
+
+# Fields whose database value is the Python value itself (psycopg adapts it): their
+# get_db_prep_save per value (and the connection proxy lookups under it) was a large
+# share of a batch. Exact types only: a subclass may convert.
+_AS_IS = {
+    models.CharField, models.TextField, models.EmailField, models.SlugField, models.URLField, models.BooleanField,
+    models.IntegerField, models.BigIntegerField, models.SmallIntegerField, models.PositiveIntegerField,
+    models.PositiveSmallIntegerField, models.PositiveBigIntegerField, models.FloatField, models.ForeignKey,
+    models.OneToOneField,
+}
+
+
+def _column(values: list[Any], field: models.Field) -> list[Any]:
+    """The database values of one field for a column of instances."""
+    kind = type(field)
+    if kind in _AS_IS:
+        return values
+    if kind is models.DateTimeField and all(value is None or value.tzinfo is not None for value in values):
+        return values  # aware datetimes are stored as they are
+    real = connections[DEFAULT_DB_ALIAS]
+    return [field.get_db_prep_save(value, real) for value in values]

@@ -50,7 +50,7 @@ ALLOWED_HOSTS += [h for h in os.environ.get("SCRM_EXTRA_HOSTS", "").split(",") i
 DATABASES = {
     "default": {
         **dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True),
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "scrm.db_backend",  # django-tenants, without repeated SET search_path
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

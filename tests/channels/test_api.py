@@ -78,3 +78,19 @@ def test_the_openapi_schema_is_served_without_login(brand, hook_client):
     schema = hook_client.get("/api/v1/openapi.json").json()
     assert set(schema["paths"]) == {"/api/v1/events", "/api/v1/orders"}
     assert "X-SCRM-Signature" in schema["info"]["description"]
+
+
+def test_a_connector_over_its_rate_limit_is_answered_429_with_retry_after(brand, hook_client, monkeypatch):
+    from channels import coordination
+
+    # given a connector allowed 200 deliveries a second (taken from Redis a few at a time)
+    connector = make_connector("web_api", config={"rate_limit_per_second": 200})
+    monkeypatch.setattr(coordination.time, "time", lambda: 1_900_000_100.5)  # one wall-clock second
+    # when 205 deliveries arrive within that second
+    answers = [_send(hook_client, connector, {"id": f"e{n}", "type": "click", "customer": {"email": "a@b.co"}})
+               for n in range(205)]
+    # then exactly the allowance is accepted and the rest told when to come back
+    codes = [answer.status_code for answer in answers]
+    assert codes.count(202) == 200 and codes[200:] == [429] * 5
+    assert answers[-1]["Retry-After"] == "1"
+    assert RawEvent.objects.count() == 200
