@@ -959,13 +959,15 @@ def submit_idea(*, board: IdeaBoard, customer_id: int, title: str, body: str = "
 def toggle_idea_vote(*, idea: Idea, customer_id: int, now: datetime | None = None) -> bool:
     """Vote for an idea, or take the vote back; True when the customer now votes for it.
     Only approved ideas on an open board take votes. A vote lands on the timeline; taking
-    it back leaves that history."""
+    it back takes it off, so the timeline shows the votes that stand."""
     now = now or timezone.now()
     if not idea.board.is_open or idea.moderation != Idea.Moderation.APPROVED:
         raise CampaignError(_("this idea is not open for votes"))
     with transaction.atomic():
-        removed, _counts = IdeaVote.objects.filter(idea=idea, customer_id=customer_id).delete()
-        if removed:
+        vote = IdeaVote.objects.filter(idea=idea, customer_id=customer_id).first()
+        if vote is not None:
+            IdeaVote.objects.filter(pk=vote.pk).delete()
+            Interaction.objects.filter(channel="web", external_id=f"idea-vote:{vote.pk}").delete()
             return False
         try:
             with transaction.atomic():
