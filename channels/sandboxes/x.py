@@ -1,5 +1,6 @@
 """X sandbox: CRC challenge of the brand's webhook, signed Account Activity deliveries
-(DMs, mentions), and the DM send API with X's error shape (88 rate limit, 349 cannot DM)."""
+(DMs, mentions), and the DM send API with X's error shape (88 rate limit, 349 cannot DM;
+401 for a missing or wrong bearer token when the sandbox is given one)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class XSandbox:
         self.server = SandboxServer({("POST", "/2/dm_conversations/with/*"): self._send_dm}, port=port)
 
     def _send_dm(self, call: Call) -> tuple[int, dict[str, Any]]:
+        sent_token = call.headers.get("authorization", "").encode()
+        if self.bearer_token and not hmac.compare_digest(sent_token, f"Bearer {self.bearer_token}".encode()):
+            return 401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
         participant = call.path.split("/with/")[1].split("/")[0]
         if participant not in self.followers:
             return 403, {"errors": [{"code": 349, "message": "You cannot send messages to this user."}]}

@@ -141,15 +141,19 @@ def gift_claim_page(request: HttpRequest, code: str) -> HttpResponse:
     gift = Gift.objects.select_related("offer", "sender").filter(code=code).first()
     if gift is None:
         raise Http404
-    form, error, claim = GiftClaimForm(request.POST or None), "", None
+    form, error = GiftClaimForm(request.POST or None), ""
     if request.method == "POST" and form.is_valid():
         identity = IdentityClaim(kind="email", value=form.cleaned_data["email"], source="gift")
         [friend_id] = resolve([Claim(identities=(identity,), display_name=form.cleaned_data["name"].replace("\x00", ""))],
                               source="gift")
         try:
             claim = services.claim_gift(code=code, customer_id=friend_id)
+            # Post/redirect/get to the friend's own link: a reload shows them their claim.
+            url = reverse("engagement:public-gift-claim", args=[code])
+            return HttpResponseRedirect(f"{url}?claim={services.gift_claim_token(claim)}")
         except services.CampaignError as error_:
             error = str(error_)
+    claim = services.gift_claim_from_token(gift, request.GET.get("claim", ""))
     already = claim is None and not error and hasattr(gift, "claim")
     context = {"gift": gift, "offer": gift.offer, "form": form, "error": error, "claim": claim, "already": already}
     return render(request, "engagement/campaigns/public/gift_claim.html", context)

@@ -846,7 +846,8 @@ def send_gift(
 
 def claim_gift(*, code: str, customer_id: int, now: datetime | None = None) -> GiftClaim:
     """The friend's claim of a gift, once: not the sender's own, not expired, while stock
-    lasts, one gift per friend per offer; a coupon offer hands the friend a code."""
+    lasts, one gift per friend per offer; a coupon offer hands the friend a code. The friend
+    who claimed it claiming again (a double submit) gets their claim back."""
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -855,7 +856,10 @@ def claim_gift(*, code: str, customer_id: int, now: datetime | None = None) -> G
                 raise CampaignError(_("unknown gift link"))
             # The offer row serializes claims, so the stock cannot be oversold.
             offer = GiftOffer.objects.select_for_update(of=("self",)).select_related("coupon_pool").get(pk=gift.offer_id)
-            if GiftClaim.objects.filter(gift=gift).exists():
+            earlier = GiftClaim.objects.filter(gift=gift).select_related("coupon").first()
+            if earlier is not None and earlier.customer_id == customer_id:
+                return earlier
+            if earlier is not None:
                 raise CampaignError(_("this gift was already claimed"))
             if gift.sender_id == customer_id:
                 raise CampaignError(_("you cannot claim your own gift"))
@@ -874,6 +878,19 @@ def claim_gift(*, code: str, customer_id: int, now: datetime | None = None) -> G
             )
     except IntegrityError as error:  # a concurrent claim won (one per code, one per friend)
         raise CampaignError(_("this gift was already claimed")) from error
+    return claim
+
+
+def gift_claim_token(claim: GiftClaim) -> str:
+    """What the claim page's own link carries so a reload shows the friend their claim."""
+    # The schema is in the salt: claim ids repeat across brands, tokens must not.
+    return salted_hmac(f"engagement.campaigns.gift-claim:{connection.schema_name}", str(claim.pk)).hexdigest()[:20]
+
+
+def gift_claim_from_token(gift: Gift, token: str) -> GiftClaim | None:
+    claim = GiftClaim.objects.filter(gift=gift).select_related("coupon").first() if token else None
+    if claim is None or not constant_time_compare(gift_claim_token(claim), token):
+        return None
     return claim
 
 
@@ -942,13 +959,15 @@ def submit_idea(*, board: IdeaBoard, customer_id: int, title: str, body: str = "
 def toggle_idea_vote(*, idea: Idea, customer_id: int, now: datetime | None = None) -> bool:
     """Vote for an idea, or take the vote back; True when the customer now votes for it.
     Only approved ideas on an open board take votes. A vote lands on the timeline; taking
-    it back leaves that history."""
+    it back takes it off, so the timeline shows the votes that stand."""
     now = now or timezone.now()
     if not idea.board.is_open or idea.moderation != Idea.Moderation.APPROVED:
         raise CampaignError(_("this idea is not open for votes"))
     with transaction.atomic():
-        removed, _counts = IdeaVote.objects.filter(idea=idea, customer_id=customer_id).delete()
-        if removed:
+        vote = IdeaVote.objects.filter(idea=idea, customer_id=customer_id).first()
+        if vote is not None:
+            IdeaVote.objects.filter(pk=vote.pk).delete()
+            Interaction.objects.filter(channel="web", external_id=f"idea-vote:{vote.pk}").delete()
             return False
         try:
             with transaction.atomic():

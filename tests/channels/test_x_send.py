@@ -17,9 +17,9 @@ def x_api():
     sandbox.stop()
 
 
-def _connector(sandbox: XSandbox):  # noqa: ANN202
+def _connector(sandbox: XSandbox, bearer_token: str = "user-token"):  # noqa: ANN202
     return make_connector("x", config={"user_id": "42", "api_base": sandbox.server.url},
-                          secrets={"consumer_secret": "x-consumer-secret", "bearer_token": "user-token"})
+                          secrets={"consumer_secret": "x-consumer-secret", "bearer_token": bearer_token})
 
 
 def test_a_dm_reply_is_sent_once_and_its_event_id_recorded(brand, x_api):
@@ -30,8 +30,9 @@ def test_a_dm_reply_is_sent_once_and_its_event_id_recorded(brand, x_api):
     # when the outbox delivers, twice
     assert outbox.deliver_due_messages().sent == 1
     assert outbox.deliver_due_messages().sent == 0
-    # then X got one DM with the text, and its event id is on the row
+    # then X got one DM with the text, sent with the connector's token, and its event id is on the row
     assert x_api.sent == [{"participant": "9001", "text": "谢谢您的留言 👋"}]
+    assert [call.headers["authorization"] for call in x_api.server.calls] == ["Bearer user-token"]
     message.refresh_from_db()
     assert message.status == "sent" and message.platform_message_id.isdigit()
 
@@ -50,3 +51,15 @@ def test_a_recipient_that_is_not_a_user_id_never_reaches_the_url(brand, x_api):
     message.refresh_from_db()
     assert (message.status, message.error_code) == ("failed", "invalid_recipient")
     assert x_api.server.calls == []
+
+
+def test_a_wrong_bearer_token_is_refused_as_x_refuses_it(brand, x_api):
+    # given a user X lets us answer, and a connector whose token X does not know
+    x_api.dm("9003", "hi")
+    message = outbox.queue_message(connector=_connector(x_api, bearer_token="revoked-token"), recipient="9003", text="hello")
+    # when the outbox delivers
+    outbox.deliver_due_messages()
+    # then X answered 401, nothing was sent, and the row says why (no retry: the token must change)
+    message.refresh_from_db()
+    assert (message.status, message.error_code, message.error) == ("failed", "401", "Unauthorized")
+    assert x_api.sent == []

@@ -36,8 +36,22 @@ def test_a_webhook_skips_the_browser_middleware_and_a_page_does_not(db, brands):
 
     assert accepted.status_code == 202
     assert accepted["Content-Length"] == str(len(accepted.content))
-    assert not accepted.has_header("X-Frame-Options") and not accepted.cookies
-    assert schema.status_code == 200 and schema["X-Frame-Options"] == "DENY"
+    # no session cookie, no language negotiation: the browser middleware did not run
+    assert not accepted.cookies and not accepted.has_header("Content-Language") and not accepted.has_header("Vary")
+    assert schema.status_code == 200 and schema["Content-Language"] == "en"
+
+
+def test_webhook_answers_carry_the_security_headers_even_when_refused(db, brands):
+    with tenant_context(brands["alpha"]):
+        connector = make_connector("web_api")
+    client = Client(HTTP_HOST=brands["alpha"].primary_host())
+
+    accepted = _post(client, _event(connector, 1))
+    unknown_hook = client.post("/hooks/no-such-token/", data=b"{}", content_type="application/json")
+
+    assert (accepted.status_code, unknown_hook.status_code) == (202, 404)
+    for response in (accepted, unknown_hook):
+        assert response["X-Frame-Options"] == "DENY" and response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_brands_served_in_turn_on_one_connection_each_use_their_own_schema(db, brands):

@@ -191,11 +191,37 @@ def test_the_sender_page_makes_a_claim_link_and_the_friend_claims_it(brand):
     assert "<script>alert" not in landing.content.decode() and "&lt;script&gt;" in landing.content.decode()
     assert friend_client.post(claim_url, {"email": "jun@example.com"}).status_code == 403
     token = landing.cookies["csrftoken"].value
-    done = friend_client.post(claim_url, {"name": "Jun", "email": "jun@example.com", "csrfmiddlewaretoken": token})
+    done = friend_client.post(claim_url, {"name": "Jun", "email": "jun@example.com", "csrfmiddlewaretoken": token},
+                              follow=True)
     assert 'data-testid="gift-claimed"' in done.content.decode()
     assert GiftClaim.objects.get().customer.identities.get().value == "jun@example.com"
     again = friend_client.post(claim_url, {"email": "someone@example.com", "csrfmiddlewaretoken": token}).content.decode()
     assert 'data-testid="gift-error"' in again and GiftClaim.objects.count() == 1
+
+
+def test_the_friend_who_claimed_sees_their_gift_again_on_reload_and_resubmit(brand):
+    # given a coupon gift the friend claims on the page
+    pool = CouponPool.objects.create(name="Gen", prefix="GF")
+    gift = services.send_gift(offer=_offer(coupon_pool=pool), sender_id=CustomerFactory().pk)
+    claim_url = reverse("engagement:public-gift-claim", args=[gift.code])
+    friend_client = Client(HTTP_HOST=brand.primary_host())
+    claimed = friend_client.post(claim_url, {"email": "jun@example.com"})
+    code = GiftClaim.objects.get().coupon.code
+
+    # when they reload the page they landed on, and submit their email again
+    reloaded = friend_client.get(claimed["Location"]).content.decode()
+    resubmitted = friend_client.post(claim_url, {"email": "Jun@example.com"}, follow=True).content.decode()
+
+    # then both show their own claim and code, and nothing is claimed twice
+    for page in (reloaded, resubmitted):
+        assert 'data-testid="gift-claimed"' in page and code in page and 'data-testid="gift-taken"' not in page
+    assert GiftClaim.objects.count() == 1 and Interaction.objects.filter(kind="gift_claimed").count() == 1
+    # and anyone else opening the link, or guessing at the claim link, sees it taken
+    for url in (claim_url, f"{claim_url}?claim=0000", claimed["Location"][:-1] + "0"):
+        other = Client(HTTP_HOST=brand.primary_host()).get(url).content.decode()
+        assert 'data-testid="gift-taken"' in other and code not in other
+    refused = Client(HTTP_HOST=brand.primary_host()).post(claim_url, {"email": "mei@example.com"}).content.decode()
+    assert 'data-testid="gift-error"' in refused and code not in refused
 
 
 def test_the_claim_page_refuses_the_sender_by_their_email(brand):

@@ -31,9 +31,22 @@ def test_a_vote_is_one_per_customer_and_toggles(brand):
     assert services.toggle_idea_vote(idea=idea, customer_id=voter.pk) is True
 
     assert IdeaVote.objects.filter(idea=idea).count() == 1
-    # every vote cast is on the timeline (taking one back leaves the history)
-    assert Interaction.objects.filter(customer=voter, kind="idea_vote").count() == 2
+    assert Interaction.objects.filter(customer=voter, kind="idea_vote").count() == 1
     assert Interaction.objects.filter(customer=author, kind="idea").count() == 1
+
+
+def test_a_withdrawn_vote_leaves_the_timeline(brand):
+    # given a customer who voted for two ideas
+    board, voter = _board(), CustomerFactory()
+    kept, withdrawn = (services.submit_idea(board=board, customer_id=CustomerFactory().pk, title=t) for t in ("Oolong", "Puer"))
+    services.toggle_idea_vote(idea=kept, customer_id=voter.pk)
+    services.toggle_idea_vote(idea=withdrawn, customer_id=voter.pk)
+
+    # when they take one vote back
+    assert services.toggle_idea_vote(idea=withdrawn, customer_id=voter.pk) is False
+
+    # then their timeline shows only the vote that stands
+    assert list(Interaction.objects.filter(customer=voter, kind="idea_vote").values_list("text", flat=True)) == ["Oolong"]
 
 
 def test_a_moderated_board_shows_an_idea_after_approval_only(brand):

@@ -9,6 +9,7 @@ import struct
 import zlib
 from datetime import timedelta
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -23,6 +24,7 @@ from channels.adapters.meta import MetaAdapter
 from channels.models import RawEvent
 from channels.sandboxes.meta import MetaSandbox
 from channels.sandboxes.wechat import WeChatSandbox
+from customers import privacy
 from engagement.inbox import images
 from engagement.inbox.models import Conversation, InboxMedia, Message
 from tests.channels.conftest import make_connector
@@ -254,6 +256,30 @@ def test_email_replies_carry_the_image_as_an_attachment(agent_client, brand, med
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_content_type() == "image/png" and attachment.get_content() == png()
     assert mail.get_body(("plain",)).get_content().strip() == "Your invoice"
+
+
+def test_erasing_the_customer_deletes_the_images_sent_to_them(agent_client, brand, media_root):  # noqa: F811
+    # given images an agent sent to two customers
+    client, _user = agent_client
+    connector = make_connector("x")
+    conversations = [_conversation(connector), _conversation(connector)]
+    Conversation.objects.filter(pk__in=[c.pk for c in conversations]).update(channel="email", recipient="ada@example.com")
+    for conversation in conversations:
+        conversation.refresh_from_db()
+        _reply(client, conversation, image=upload(png()))
+    erased, kept = (InboxMedia.objects.get(token=Message.objects.get(conversation=c, direction="out").attachments[0]["media"])
+                    for c in conversations)
+    erased_path = Path(erased.file.path)  # the brand's own media folder
+
+    # when the first customer is erased
+    privacy.erase_customer(customer=conversations[0].customer)
+
+    # then their image's file and row are gone and its public link is a 404; the other stays
+    assert not erased_path.exists() and not InboxMedia.objects.filter(pk=erased.pk).exists()
+    public = Client(HTTP_HOST=brand.primary_host())
+    assert public.get(reverse("engagement:inbox-media", args=[erased.token])).status_code == 404
+    assert Path(kept.file.path).exists()
+    assert public.get(reverse("engagement:inbox-media", args=[kept.token])).status_code == 200
 
 
 # --- inbound images in the thread ---------------------------------------------------------------
