@@ -7,7 +7,6 @@ is down a webhook still stores its event and answers 200; the sweeper enqueues i
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from functools import lru_cache
 
@@ -42,32 +41,9 @@ def _key(name: str) -> str:
     return make_key(f"channels:{name}", "", 1)  # carries the brand's schema
 
 
-# Webhooks take their rate-limit allowance from Redis a few at a time per process (a
-# fiftieth of the limit, at most 20), so a busy connector costs one Redis round trip per
-# few deliveries, not one per delivery. What a process took and did not use in its second
-# is lost to the others: at most that many requests per process, in a second that reached
-# the limit anyway. Below 100/s the allowance is taken one at a time, exactly as before.
-_allowance: dict[tuple[str, int], tuple[int, int]] = {}  # (schema, connector) -> (second, left)
-_allowance_lock = threading.Lock()
-
-
 def over_rate_limit(connector_id: int, *, per_second: int) -> bool:
     """Fixed one-second window per connector. True when this request is over the limit."""
-    chunk = max(1, min(20, per_second // 50))
-    if chunk == 1:
-        return reserve_sends(connector_id, per_second=per_second, wanted=1) == 0
-    key, second = (connection.schema_name, connector_id), int(time.time())
-    with _allowance_lock:
-        held_second, left = _allowance.get(key, (second, 0))
-        if held_second == second and left > 0:
-            _allowance[key] = (second, left - 1)
-            return False
-    granted = reserve_sends(connector_id, per_second=per_second, wanted=chunk)
-    if granted == 0:
-        return True
-    with _allowance_lock:
-        _allowance[key] = (second, granted - 1)
-    return False
+    return reserve_sends(connector_id, per_second=per_second, wanted=1) == 0
 
 
 def reserve_sends(connector_id: int, *, per_second: int, wanted: int) -> int:

@@ -83,7 +83,7 @@ def test_the_openapi_schema_is_served_without_login(brand, hook_client):
 def test_a_connector_over_its_rate_limit_is_answered_429_with_retry_after(brand, hook_client, monkeypatch):
     from channels import coordination
 
-    # given a connector allowed 200 deliveries a second (taken from Redis a few at a time)
+    # given a connector allowed 200 deliveries a second
     connector = make_connector("web_api", config={"rate_limit_per_second": 200})
     monkeypatch.setattr(coordination.time, "time", lambda: 1_900_000_100.5)  # one wall-clock second
     # when 205 deliveries arrive within that second
@@ -94,3 +94,4 @@ def test_a_connector_over_its_rate_limit_is_answered_429_with_retry_after(brand,
     assert codes.count(202) == 200 and codes[200:] == [429] * 5
     assert answers[-1]["Retry-After"] == "1"
     assert RawEvent.objects.count() == 200
+
