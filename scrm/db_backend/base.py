@@ -45,14 +45,22 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             return False
         return True
 
+    # Forgotten after the call: a savepoint rollback's own cursor may send a SET that the
+    # rollback then undoes (django-tenants clears its flag after the rollback for the same reason).
     def close(self) -> None:
-        self.server_search_path = None
-        super().close()
+        try:
+            super().close()
+        finally:
+            self.server_search_path = None
 
     def rollback(self) -> None:
-        self.server_search_path = None
-        super().rollback()
+        try:
+            super().rollback()
+        finally:
+            self.server_search_path = None
 
     def savepoint_rollback(self, sid) -> None:  # noqa: ANN001
-        self.server_search_path = None
-        super().savepoint_rollback(sid)
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self.server_search_path = None

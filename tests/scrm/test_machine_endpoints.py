@@ -71,3 +71,25 @@ def test_brands_served_in_turn_on_one_connection_each_use_their_own_schema(db, b
     for brand, connector in ((alpha, alpha_api), (beta, beta_api)):
         with tenant_context(brand):
             assert connector.raw_events.count() == 3
+
+
+def test_a_webhook_is_not_preceded_by_a_connection_probe(db, brands, monkeypatch):
+    from django.test import RequestFactory
+
+    from scrm.middleware import MachineEndpointMiddleware
+
+    with tenant_context(brands["alpha"]):
+        connector = make_connector("web_api")
+        probes = []
+        monkeypatch.setattr(connection, "is_usable", lambda: probes.append(1) or True)
+        monkeypatch.setattr(connection, "health_check_enabled", True)
+        connection.health_check_done = False  # as at the start of every request
+        delivery = _event(connector, 1)
+        headers = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in delivery.headers.items()}
+        request = RequestFactory().post("/api/v1/events", data=delivery.body, content_type=delivery.content_type, **headers)
+        request.tenant = brands["alpha"]
+
+        response = MachineEndpointMiddleware(lambda _request: None)(request)
+
+        assert response.status_code == 202 and connector.raw_events.count() == 1
+        assert probes == []
