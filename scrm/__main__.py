@@ -53,8 +53,7 @@ def up(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     processes = {
         "web": [sys.executable, "-m", "gunicorn", "scrm.wsgi:application", "--bind", f"0.0.0.0:{port}",
-                # No gunicorn access log: scrm.middleware logs each request with tokens masked.
-                "--workers", "2", "--threads", "4"],
+                "--config", str(BASE_DIR / "scrm" / "gunicorn.conf.py")],
         "worker": [sys.executable, "-m", "celery", "-A", "scrm", "worker", "--loglevel", "INFO",
                    "-Q", "ingest,outbound,analytics,default", "--concurrency", "2"],
         "beat": [sys.executable, "-m", "celery", "-A", "scrm", "beat", "--loglevel", "INFO",
