@@ -43,6 +43,7 @@ from channels.adapters import NoAdapter, adapter_for
 from channels.adapters.http import PlatformUnreachable, SendResult, close_connections
 from channels.models import KIND_CHANNEL, Connector, OutboundMessage
 from customers.models import OUTBOUND_INTERACTION_KINDS, Consent, Interaction
+from scrm.db import execute_bound, insert_unnest
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ UPDATE {outbound} o
        next_attempt_at = coalesce(u.next_attempt_at, o.next_attempt_at),
        sent_at = coalesce(u.sent_at, o.sent_at),
        platform_message_id = coalesce(u.platform_message_id, o.platform_message_id)
-  FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[])
+  FROM unnest(%b::bigint[], %b::text[], %b::int[], %b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::text[])
        AS u(id, status, attempts, error_code, error, next_attempt_at, sent_at, platform_message_id)
  WHERE o.id = u.id
 """
@@ -398,9 +399,8 @@ def _write_outcomes(outcomes: Sequence[_Outcome], report: DeliveryReport) -> Non
                 external_id=f"out:{message.pk}", metadata={"outbound_message": message.pk},
             ))
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_OUTCOME_SQL.format(outbound=_table()), columns)
-        Interaction.objects.bulk_create(interactions, ignore_conflicts=True)
+        execute_bound(_OUTCOME_SQL.format(outbound=_table()), columns)
+        insert_unnest(interactions, ignore_conflicts=True)
 
 
 def _mark_interrupted() -> None:

@@ -41,11 +41,12 @@ def _run(sql: str, params: Sequence[Any] | Mapping[str, Any], *, fetch: bool) ->
     return rows, count
 
 
-def insert_unnest(objs: Sequence[Any]) -> None:
+def insert_unnest(objs: Sequence[Any], *, ignore_conflicts: bool = False) -> None:
     """INSERT model instances (all of one model, pk from the database) as one
     INSERT … SELECT FROM unnest of binary arrays: `bulk_create` without its per-value
     literal quoting. Values are the instances' own (their field defaults included, and
-    auto_now / auto_now_add filled in by `pre_save`, as bulk_create does)."""
+    auto_now / auto_now_add filled in by `pre_save`, as bulk_create does).
+    `ignore_conflicts`: rows that would break a unique constraint are skipped."""
     if not objs:
         return
     model = type(objs[0])
@@ -54,7 +55,8 @@ def insert_unnest(objs: Sequence[Any]) -> None:
     columns = ", ".join(quote(field.column) for field in fields)
     arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
     params = [_column([field.pre_save(obj, True) for obj in objs], field) for field in fields]
-    execute_bound(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays})", params)
+    conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    execute_bound(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}){conflicts}", params)
 
 
 def update_unnest(objs: Sequence[Any], names: Sequence[str]) -> int:
