@@ -2,7 +2,7 @@
 still reach their own schema and connectors."""
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -81,8 +81,8 @@ def test_a_webhook_is_not_preceded_by_a_connection_probe(db, brands, monkeypatch
     with tenant_context(brands["alpha"]):
         connector = make_connector("web_api")
         probes = []
-        monkeypatch.setattr(connection, "is_usable", lambda: probes.append(1) or True)
-        monkeypatch.setattr(connection, "health_check_enabled", True)
+        monkeypatch.setattr(connections["default"], "is_usable", lambda: probes.append(1) or True)
+        assert connection.health_check_enabled  # CONN_HEALTH_CHECKS is on for every other request
         connection.health_check_done = False  # as at the start of every request
         delivery = _event(connector, 1)
         headers = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in delivery.headers.items()}
