@@ -22,6 +22,7 @@ from typing import Any
 from django.db import connection
 from psycopg.types.json import Jsonb
 
+from customers.bulkload import suspended_unique_constraints
 from customers.imports.duplicates import FirstRows, find_duplicates
 from customers.imports.mapping import ATTRIBUTE_PREFIX, IDENTITY_FIELDS
 from customers.models import Customer, CustomerTag, Identity, ImportJob, Order, Tag
@@ -68,10 +69,13 @@ CREATE TEMP TABLE import_stage (
     error text, error_column text, error_detail text
 ) ON COMMIT DROP
 """
-_CUSTOMER_COLUMNS = (
-    "row_no", "display_name", "email", "phone", "member_id", "gender", "birthday", "city",
-    "province", "country", "locale", "tags", "attributes",
-)
+# Staged columns and their types: the chunk is COPYed in binary (no text to format and
+# parse on either side).
+_CUSTOMER_COLUMNS = {
+    "row_no": "int8", "display_name": "text", "email": "text", "phone": "text", "member_id": "text",
+    "gender": "text", "birthday": "date", "city": "text", "province": "text", "country": "text",
+    "locale": "text", "tags": "text[]", "attributes": "jsonb",
+}
 
 _ORDER_STAGE = """
 CREATE TEMP TABLE import_stage (
@@ -82,10 +86,11 @@ CREATE TEMP TABLE import_stage (
     error text, error_column text, error_detail text
 ) ON COMMIT DROP
 """
-_ORDER_COLUMNS = (
-    "row_no", "external_id", "ordered_at", "amount", "currency", "status", "channel", "store",
-    "member_id", "email", "phone", "display_name",
-)
+_ORDER_COLUMNS = {
+    "row_no": "int8", "external_id": "text", "ordered_at": "timestamptz", "amount": "numeric",
+    "currency": "text", "status": "text", "channel": "text", "store": "text", "member_id": "text",
+    "email": "text", "phone": "text", "display_name": "text",
+}
 
 class Loader:
     """Stages and loads chunks for one import, inside the caller's transaction."""
@@ -101,6 +106,7 @@ class Loader:
         self.analyzed = False
         self.first_rows = FirstRows()
         self.affected: set[int] = set()  # customers whose orders changed
+        self.held_back = False  # identities waiting in import_identities (bulk mode)
         # Set by the caller while it holds the tables exclusively (bulk mode).
         self.exclusive = False
         with connection.cursor() as cursor:
@@ -136,8 +142,10 @@ class Loader:
             cursor.execute("TRUNCATE import_stage")
             self._copy(cursor, staged_row_nos, staged)
             if not self.analyzed:
-                # The first chunk's statistics hold for the rest of the same file.
-                cursor.execute("ANALYZE import_stage")
+                # The first chunk's statistics hold for the rest of the same file; only the
+                # columns statements join or filter on need them.
+                keys = ", ".join(dict.fromkeys(["row_no", *self.keys, *IDENTITY_FIELDS, "customer_id", "is_new", "error"]))
+                cursor.execute(f"ANALYZE import_stage ({keys})")
                 self.analyzed = True
             if self.kind == ImportJob.Kind.ORDERS:
                 self._load_orders(cursor)
@@ -180,15 +188,16 @@ class Loader:
     # --- staging -----------------------------------------------------------------------
 
     def _copy(self, cursor: Any, row_nos: list[int], columns: dict[str, list[Any]]) -> None:
-        names = _ORDER_COLUMNS if self.kind == ImportJob.Kind.ORDERS else _CUSTOMER_COLUMNS
+        types = _ORDER_COLUMNS if self.kind == ImportJob.Kind.ORDERS else _CUSTOMER_COLUMNS
         empty = [None] * len(row_nos)
         data = [row_nos]
-        for name in names[1:]:
+        for name in list(types)[1:]:
             if name == "attributes":
                 data.append(_attributes(columns, len(row_nos)))
             else:
                 data.append(columns.get(name) or empty)
-        with cursor.copy(f"COPY import_stage ({', '.join(names)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY import_stage ({', '.join(types)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(types.values()))
             for record in zip(*data, strict=True):
                 copy.write_row(record)
 
@@ -225,13 +234,50 @@ class Loader:
         if not self.identity_keys:
             return
         if self.exclusive and self.kind == ImportJob.Kind.CUSTOMERS and not only_new:
-            # New customers' values matched no identity and are unique in the file, and no
-            # one else can write identities while we hold the table: a plain INSERT (no
-            # speculative insertion per row). Matched customers' may exist already.
-            self._insert_identity_rows(cursor, "AND is_new", on_conflict=False)
-            self._insert_identity_rows(cursor, "AND NOT is_new", on_conflict=True)
+            self._hold_back_identities(cursor)
         else:
             self._insert_identity_rows(cursor, "AND is_new" if only_new else "", on_conflict=True)
+
+    def _hold_back_identities(self, cursor: Any) -> None:
+        """Bulk mode: the chunk's new identities wait in a temporary table until
+        `flush_identities`. No later chunk needs them: a later row with one of their
+        values is a duplicate in the file, so matching only ever finds identities that
+        were there before the import. New customers' values matched no identity and are
+        unique in the file; matched customers' may exist already and are left out."""
+        if not self.held_back:
+            cursor.execute(
+                "CREATE TEMP TABLE import_identities (customer_id bigint, kind text, value text) ON COMMIT DROP"
+            )
+            self.held_back = True
+        cursor.execute(
+            "INSERT INTO import_identities (customer_id, kind, value) "
+            + " UNION ALL ".join(
+                f"""SELECT s.customer_id, '{key}', s.{key} FROM import_stage s
+                     WHERE s.error IS NULL AND s.customer_id IS NOT NULL AND s.{key} IS NOT NULL
+                       AND (s.is_new OR NOT EXISTS (
+                            SELECT 1 FROM {self.t['identity']} i
+                             WHERE i.kind = '{key}' AND i.scope = '' AND i.value = s.{key}))"""
+                for key in self.identity_keys
+            )
+        )
+
+    def flush_identities(self) -> None:
+        """Bulk mode, after the last chunk and before the indexes are rebuilt: the held-back
+        identities in one INSERT, with the table's unique constraint dropped during it and
+        re-added after (one sort instead of an index insertion per row; a duplicate still
+        fails the ADD, and with it the import)."""
+        if not self.held_back:
+            return
+        with connection.cursor() as cursor, suspended_unique_constraints(self.t["identity"]):
+            cursor.execute(
+                f"""
+                INSERT INTO {self.t['identity']} (customer_id, kind, scope, value, verified, source, created_at)
+                SELECT customer_id, kind, '', value, false, %(source)s, %(now)s FROM import_identities
+                """,
+                {"source": IMPORT_SOURCE, "now": self.now},
+            )
+            cursor.execute("DROP TABLE import_identities")
+        self.held_back = False
 
     def _insert_identity_rows(self, cursor: Any, where: str, *, on_conflict: bool) -> None:
         cursor.execute(
