@@ -59,6 +59,29 @@ def suspended_upkeep(
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {qn(name)} {definition}")
 
 
+@contextmanager
+def suspended_unique_constraints(table: str) -> Iterator[None]:
+    """Drop `table`'s unique constraints for a block that inserts rows known to be unique,
+    and add them back after it, exactly as they were: one index build instead of a lookup
+    and an insertion per row. Only for a caller holding the table exclusively (within
+    `suspended_upkeep`), whose block uses no ON CONFLICT on them."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = %s::regclass AND contype = 'u' ORDER BY conname",
+            [table],
+        )
+        constraints = cursor.fetchall()
+        for name, _definition in constraints:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('maintenance_work_mem', '512MB', true)")
+        for name, definition in constraints:
+            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {qn(name)} {definition}")
+
+
 def _locked(cursor, tables: Sequence[str], timeout_ms: int) -> bool:  # noqa: ANN001
     """Take the exclusive locks the drops need, waiting at most timeout_ms (readers that
     arrive meanwhile queue behind us, so the wait is kept short)."""

@@ -1,8 +1,9 @@
 """Load validated rows set-wise: COPY a chunk into a temporary staging table, then a
 fixed handful of statements per chunk, whatever its size (never one query per row).
 
-Per chunk of customers: duplicates within the file (against earlier chunks, through the
-`import_seen` table, and inside the chunk) → match existing customers by email, phone and
+Per chunk of customers: duplicates within the file (against earlier chunks and inside
+the chunk, found in Python before staging: customers.imports.duplicates; the rows they
+reject are not staged) → match existing customers by email, phone and
 member ID (rows whose identities point at two customers are rejected, not merged) →
 insert new customers with ids drawn from the sequence → update matched ones (values in
 the file win, empty cells keep what we had) → identities → tags. Orders: duplicates in
@@ -21,6 +22,8 @@ from typing import Any
 from django.db import connection
 from psycopg.types.json import Jsonb
 
+from customers.bulkload import suspended_unique_constraints
+from customers.imports.duplicates import FirstRows, find_duplicates
 from customers.imports.mapping import ATTRIBUTE_PREFIX, IDENTITY_FIELDS
 from customers.models import Customer, CustomerTag, Identity, ImportJob, Order, Tag
 from customers.services import refresh_customer_aggregates
@@ -66,10 +69,13 @@ CREATE TEMP TABLE import_stage (
     error text, error_column text, error_detail text
 ) ON COMMIT DROP
 """
-_CUSTOMER_COLUMNS = (
-    "row_no", "display_name", "email", "phone", "member_id", "gender", "birthday", "city",
-    "province", "country", "locale", "tags", "attributes",
-)
+# Staged columns and their types: the chunk is COPYed in binary (no text to format and
+# parse on either side).
+_CUSTOMER_COLUMNS = {
+    "row_no": "int8", "display_name": "text", "email": "text", "phone": "text", "member_id": "text",
+    "gender": "text", "birthday": "date", "city": "text", "province": "text", "country": "text",
+    "locale": "text", "tags": "text[]", "attributes": "jsonb",
+}
 
 _ORDER_STAGE = """
 CREATE TEMP TABLE import_stage (
@@ -80,17 +86,11 @@ CREATE TEMP TABLE import_stage (
     error text, error_column text, error_detail text
 ) ON COMMIT DROP
 """
-_ORDER_COLUMNS = (
-    "row_no", "external_id", "ordered_at", "amount", "currency", "status", "channel", "store",
-    "member_id", "email", "phone", "display_name",
-)
-
-_SEEN = """
-CREATE TEMP TABLE import_seen (
-    kind text, value text, row_no bigint NOT NULL, PRIMARY KEY (kind, value)
-) ON COMMIT DROP
-"""
-
+_ORDER_COLUMNS = {
+    "row_no": "int8", "external_id": "text", "ordered_at": "timestamptz", "amount": "numeric",
+    "currency": "text", "status": "text", "channel": "text", "store": "text", "member_id": "text",
+    "email": "text", "phone": "text", "display_name": "text",
+}
 
 class Loader:
     """Stages and loads chunks for one import, inside the caller's transaction."""
@@ -104,10 +104,13 @@ class Loader:
         self.keys: list[str] = ["external_id"] if kind == ImportJob.Kind.ORDERS else list(IDENTITY_FIELDS)
         self.identity_keys: list[str] = list(IDENTITY_FIELDS)
         self.analyzed = False
+        self.first_rows = FirstRows()
+        self.affected: set[int] = set()  # customers whose orders changed
+        self.held_back = False  # identities waiting in import_identities (bulk mode)
         # Set by the caller while it holds the tables exclusively (bulk mode).
         self.exclusive = False
         with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS import_stage, import_seen, import_affected")
+            cursor.execute("DROP TABLE IF EXISTS import_stage")
             if kind == ImportJob.Kind.ORDERS:
                 cursor.execute(_ORDER_STAGE)
             else:
@@ -115,8 +118,6 @@ class Loader:
                 # match a customer leaves a gap in the sequence, as a rollback would).
                 cursor.execute("SELECT quote_literal(pg_get_serial_sequence(%s, 'id'))", [Customer._meta.db_table])
                 cursor.execute(_CUSTOMER_STAGE.replace("{sequence}", cursor.fetchone()[0]))
-            cursor.execute(_SEEN)
-            cursor.execute("CREATE TEMP TABLE import_affected (customer_id bigint PRIMARY KEY) ON COMMIT DROP")
 
     def load(self, row_nos: list[int], columns: dict[str, list[Any]], *, last: bool = False) -> ChunkResult:
         """Load clean rows given column-wise: their row numbers, and field key → values
@@ -128,14 +129,24 @@ class Loader:
         self.identity_keys = [key for key in IDENTITY_FIELDS if any(v is not None for v in columns.get(key, ()))]
         if self.kind == ImportJob.Kind.CUSTOMERS:
             self.keys = self.identity_keys
+        duplicates = find_duplicates(self.first_rows, self.keys, row_nos, columns, remember=not last)
+        errors = [RowError(row_nos[i], "duplicate", key, str(first)) for i, (key, first) in duplicates.items()]
+        staged_row_nos, staged = row_nos, columns
+        if duplicates:
+            kept = [i for i in range(len(row_nos)) if i not in duplicates]
+            staged_row_nos = [row_nos[i] for i in kept]
+            staged = {key: [column[i] for i in kept] for key, column in columns.items()}
+        if not staged_row_nos:
+            return ChunkResult(0, sorted(errors, key=lambda error: error.row_no))
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE import_stage")
-            self._copy(cursor, row_nos, columns)
+            self._copy(cursor, staged_row_nos, staged)
             if not self.analyzed:
-                # The first chunk's statistics hold for the rest of the same file.
-                cursor.execute("ANALYZE import_stage")
+                # The first chunk's statistics hold for the rest of the same file; only the
+                # columns statements join or filter on need them.
+                keys = ", ".join(dict.fromkeys(["row_no", *self.keys, *IDENTITY_FIELDS, "customer_id", "is_new", "error"]))
+                cursor.execute(f"ANALYZE import_stage ({keys})")
                 self.analyzed = True
-            self._mark_duplicates_in_file(cursor, remember=not last)
             if self.kind == ImportJob.Kind.ORDERS:
                 self._load_orders(cursor)
             else:
@@ -144,12 +155,11 @@ class Loader:
                 "SELECT row_no, error, error_column, coalesce(error_detail, '') FROM import_stage"
                 " WHERE error IS NOT NULL ORDER BY row_no"
             )
-            errors = [RowError(*row) for row in cursor.fetchall()]
+            errors += [RowError(*row) for row in cursor.fetchall()]
+            errors.sort(key=lambda error: error.row_no)
             if self.kind == ImportJob.Kind.ORDERS:
-                cursor.execute(
-                    "INSERT INTO import_affected SELECT DISTINCT customer_id FROM import_stage"
-                    " WHERE error IS NULL ON CONFLICT DO NOTHING"
-                )
+                cursor.execute("SELECT DISTINCT customer_id FROM import_stage WHERE error IS NULL")
+                self.affected.update(row[0] for row in cursor.fetchall())
         return ChunkResult(len(row_nos) - len(errors), errors)
 
     def bulk_tables(self, rows: int) -> list[str]:
@@ -172,60 +182,24 @@ class Loader:
     def finish(self) -> None:
         """Refresh the aggregates of every customer the orders touched, once at the end
         (per chunk would re-aggregate a busy customer's orders again and again)."""
-        if self.kind != ImportJob.Kind.ORDERS:
-            return
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT customer_id FROM import_affected")
-            customer_ids = [row[0] for row in cursor.fetchall()]
-        if customer_ids:
-            refresh_customer_aggregates(customer_ids=customer_ids, now=self.now)
+        if self.kind == ImportJob.Kind.ORDERS and self.affected:
+            refresh_customer_aggregates(customer_ids=self.affected, now=self.now)
 
     # --- staging -----------------------------------------------------------------------
 
     def _copy(self, cursor: Any, row_nos: list[int], columns: dict[str, list[Any]]) -> None:
-        names = _ORDER_COLUMNS if self.kind == ImportJob.Kind.ORDERS else _CUSTOMER_COLUMNS
+        types = _ORDER_COLUMNS if self.kind == ImportJob.Kind.ORDERS else _CUSTOMER_COLUMNS
         empty = [None] * len(row_nos)
         data = [row_nos]
-        for name in names[1:]:
+        for name in list(types)[1:]:
             if name == "attributes":
                 data.append(_attributes(columns, len(row_nos)))
             else:
                 data.append(columns.get(name) or empty)
-        with cursor.copy(f"COPY import_stage ({', '.join(names)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY import_stage ({', '.join(types)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(types.values()))
             for record in zip(*data, strict=True):
                 copy.write_row(record)
-
-    def _mark_duplicates_in_file(self, cursor: Any, *, remember: bool = True) -> None:
-        """The first row with a key wins; later ones are errors naming it."""
-        for key in self.keys:
-            cursor.execute(
-                f"""
-                UPDATE import_stage s
-                   SET error = 'duplicate', error_column = %(key)s, error_detail = seen.row_no::text
-                  FROM import_seen seen
-                 WHERE seen.kind = %(key)s AND seen.value = s.{key} AND s.error IS NULL
-                """,
-                {"key": key},
-            )
-            cursor.execute(
-                f"""
-                UPDATE import_stage s
-                   SET error = 'duplicate', error_column = %(key)s, error_detail = d.first_row::text
-                  FROM (SELECT row_no, min(row_no) OVER (PARTITION BY {key}) AS first_row
-                          FROM import_stage WHERE {key} IS NOT NULL AND error IS NULL) d
-                 WHERE s.row_no = d.row_no AND d.first_row <> d.row_no
-                """,
-                {"key": key},
-            )
-        if not self.keys or not remember:
-            return
-        cursor.execute(
-            "INSERT INTO import_seen (kind, value, row_no) "
-            + " UNION ALL ".join(
-                f"SELECT '{key}', {key}, row_no FROM import_stage WHERE error IS NULL AND {key} IS NOT NULL"
-                for key in self.keys
-            )
-        )
 
     def _match_existing(self, cursor: Any) -> None:
         """Rows whose identities name exactly one customer get it; two or more: conflict.
@@ -260,13 +234,50 @@ class Loader:
         if not self.identity_keys:
             return
         if self.exclusive and self.kind == ImportJob.Kind.CUSTOMERS and not only_new:
-            # New customers' values matched no identity and are unique in the file, and no
-            # one else can write identities while we hold the table: a plain INSERT (no
-            # speculative insertion per row). Matched customers' may exist already.
-            self._insert_identity_rows(cursor, "AND is_new", on_conflict=False)
-            self._insert_identity_rows(cursor, "AND NOT is_new", on_conflict=True)
+            self._hold_back_identities(cursor)
         else:
             self._insert_identity_rows(cursor, "AND is_new" if only_new else "", on_conflict=True)
+
+    def _hold_back_identities(self, cursor: Any) -> None:
+        """Bulk mode: the chunk's new identities wait in a temporary table until
+        `flush_identities`. No later chunk needs them: a later row with one of their
+        values is a duplicate in the file, so matching only ever finds identities that
+        were there before the import. New customers' values matched no identity and are
+        unique in the file; matched customers' may exist already and are left out."""
+        if not self.held_back:
+            cursor.execute(
+                "CREATE TEMP TABLE import_identities (customer_id bigint, kind text, value text) ON COMMIT DROP"
+            )
+            self.held_back = True
+        cursor.execute(
+            "INSERT INTO import_identities (customer_id, kind, value) "
+            + " UNION ALL ".join(
+                f"""SELECT s.customer_id, '{key}', s.{key} FROM import_stage s
+                     WHERE s.error IS NULL AND s.customer_id IS NOT NULL AND s.{key} IS NOT NULL
+                       AND (s.is_new OR NOT EXISTS (
+                            SELECT 1 FROM {self.t['identity']} i
+                             WHERE i.kind = '{key}' AND i.scope = '' AND i.value = s.{key}))"""
+                for key in self.identity_keys
+            )
+        )
+
+    def flush_identities(self) -> None:
+        """Bulk mode, after the last chunk and before the indexes are rebuilt: the held-back
+        identities in one INSERT, with the table's unique constraint dropped during it and
+        re-added after (one sort instead of an index insertion per row; a duplicate still
+        fails the ADD, and with it the import)."""
+        if not self.held_back:
+            return
+        with connection.cursor() as cursor, suspended_unique_constraints(self.t["identity"]):
+            cursor.execute(
+                f"""
+                INSERT INTO {self.t['identity']} (customer_id, kind, scope, value, verified, source, created_at)
+                SELECT customer_id, kind, '', value, false, %(source)s, %(now)s FROM import_identities
+                """,
+                {"source": IMPORT_SOURCE, "now": self.now},
+            )
+            cursor.execute("DROP TABLE import_identities")
+        self.held_back = False
 
     def _insert_identity_rows(self, cursor: Any, where: str, *, on_conflict: bool) -> None:
         cursor.execute(

@@ -304,6 +304,7 @@ def _load(job: ImportJob) -> None:
                     processed += len(chunk.rows)
                     imported += result.imported
                     cache.set(_progress_key(job.pk), {"processed": processed, "imported": imported, "rejected": report.rows}, 3600)
+                loader.flush_identities()
             loader.finish()
             job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
             job.total_rows = job.processed_rows = processed

@@ -151,6 +151,34 @@ def test_rows_matching_existing_customers_update_them_instead_of_duplicating(bra
     assert Customer.objects.count() == 1
 
 
+def test_a_bulk_import_in_chunks_adds_identities_to_known_and_new_customers_once(brand, monkeypatch):
+    # given a known customer, and a big file (as if) read two rows at a time
+    monkeypatch.setattr(loading, "BULK_ROWS", 1)
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    known = IdentityFactory(value="known@example.com").customer
+    indexes_before = _index_definitions()
+    rows = [
+        ["Email", "Phone", "Member ID"],
+        ["new1@example.com", "13800000001", "M1"],  # 2 new
+        ["KNOWN@example.com", "13800000002", ""],  # 3 known: gains a phone
+        ["new2@example.com", "13800000001", ""],  # 4 same phone as row 2
+        ["new3@example.com", "", "M3"],  # 5 new
+    ]
+    # when it is imported in bulk mode
+    job = run(csv_bytes(rows))
+    # then the known customer kept its email and gained the phone, the new ones have theirs
+    assert job.options["bulk"] is True
+    assert (job.imported_rows, job.error_rows) == (3, 1)
+    assert set(known.identities.values_list("kind", "value")) == {("email", "known@example.com"), ("phone", "+8613800000002")}
+    new1 = Customer.objects.get(identities__value="new1@example.com")
+    assert set(new1.identities.values_list("kind", "value")) == {
+        ("email", "new1@example.com"), ("phone", "+8613800000001"), ("member_id", "M1"),
+    }
+    assert Identity.objects.count() == 7 and Customer.objects.count() == 3
+    # and the unique constraint dropped for the load is back
+    assert _index_definitions() == indexes_before
+
+
 def test_a_row_whose_identities_point_at_two_customers_is_reported_not_merged(brand):
     # given two customers, one with an email and one with a phone
     by_email = IdentityFactory(value="a@example.com").customer
