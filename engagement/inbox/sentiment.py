@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.db import connection
+from django.utils import timezone
 
 from customers.models import CustomerTag
 from engagement.inbox import routing
@@ -25,7 +26,8 @@ UPDATE {mention} m SET sentiment = s.sentiment
 _CONVERSATIONS_SQL = """
 UPDATE {conversation} c
    SET sentiment = CASE WHEN c.sentiment IS NULL THEN round(x.mood::numeric, 4)
-                        ELSE round((c.sentiment * 0.5 + x.mood * 0.5)::numeric, 4) END
+                        ELSE round((c.sentiment * 0.5 + x.mood * 0.5)::numeric, 4) END,
+       updated_at = GREATEST(c.updated_at, %s)  -- the inbox list's ETag follows updated_at
   FROM (SELECT msg.conversation_id, avg(s.sentiment) AS mood
           FROM {message} msg
           JOIN unnest(%s::bigint[], %s::float8[]) AS s(interaction_id, sentiment) ON s.interaction_id = msg.interaction_id
@@ -44,7 +46,7 @@ def record_scored_sentiment(scores: Sequence[tuple[int, float]]) -> None:
         cursor.execute(_MENTIONS_SQL.format(mention=quote(Mention._meta.db_table)), [ids, values])
         cursor.execute(
             _CONVERSATIONS_SQL.format(conversation=quote(Conversation._meta.db_table), message=quote(Message._meta.db_table)),
-            [ids, values],
+            [timezone.now(), ids, values],
         )
         soured = [pk for pk, mood in cursor.fetchall() if mood is not None and mood <= routing.NEGATIVE_SENTIMENT]
     if soured:
@@ -97,6 +99,8 @@ def escalate(conversation_ids: Sequence[int]) -> int:
         labels = list(dict.fromkeys([*conversation.labels, *outcome.labels]))
         team_id = outcome.team_id if conversation.assignee_id is None else conversation.team_id
         if (outcome.priority, team_id, labels) != (conversation.priority, conversation.team_id, conversation.labels):
-            Conversation.objects.filter(pk=conversation.pk).update(priority=outcome.priority, team_id=team_id, labels=labels)
+            Conversation.objects.filter(pk=conversation.pk).update(
+                priority=outcome.priority, team_id=team_id, labels=labels, updated_at=timezone.now(),
+            )
             changed += 1
     return changed

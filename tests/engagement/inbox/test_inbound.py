@@ -142,3 +142,20 @@ def test_other_interaction_kinds_do_not_open_conversations(wechat):
     item = inbound(CustomerFactory(), wechat)
     deliver(type(item)(**{**item.__dict__, "kind": "follow"}))
     assert not Conversation.objects.exists()
+
+
+def test_a_late_sentiment_score_changes_the_inbox_list_fingerprint(wechat):
+    from channels import hooks
+    from engagement.inbox import selectors
+
+    # given a conversation whose message arrived unscored
+    RoutingRule.objects.create(name="Angry", negative_sentiment=True, set_priority=Priority.HIGH, add_labels=["unhappy"])
+    deliver(inbound(CustomerFactory(), wechat, "客服态度很差"))
+    conversation = Conversation.objects.get()
+    before = selectors.inbox_fingerprint()
+    # when its score arrives (negative) and escalates it
+    hooks.publish_sentiments([(conversation.messages.get().interaction_id, -0.9)])
+    # then the agents' lists are told something changed (their ETag follows the fingerprint)
+    conversation.refresh_from_db()
+    assert conversation.sentiment < 0 and conversation.priority == Priority.HIGH
+    assert selectors.inbox_fingerprint() != before
