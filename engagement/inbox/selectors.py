@@ -45,7 +45,7 @@ class InboxFilter:
 # and User instances (every column parsed) on each poll.
 LIST_COLUMNS = (
     "id", "channel", "priority", "status", "last_message_at", "last_message_preview", "queued_at", "unread_count",
-    "awaiting_since", "first_response_due_at", "sentiment", "customer_id", "assignee_id", "team_id",
+    "awaiting_since", "first_response_due_at", "sentiment", "customer_id", "assignee_id", "team_id", "version", "updated_at",
     "customer__id", "customer__display_name", "assignee__id", "assignee__username", "team__id", "team__name",
 )
 

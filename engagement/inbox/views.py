@@ -6,6 +6,7 @@ If-None-Match and an unchanged fragment costs one indexed read and a 304.
 
 from __future__ import annotations
 
+import zlib
 from datetime import timedelta
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -17,7 +18,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_http_methods, require_POST
 
 from customers.models import Channel
-from engagement.inbox import canned, images, presence, reports, selectors, services, windows
+from engagement.inbox import (
+    canned,
+    images,
+    list_rows,
+    presence,
+    reports,
+    selectors,
+    services,
+    windows,
+)
 from engagement.inbox.forms import (
     SNOOZE_HOURS,
     AssignForm,
@@ -42,7 +52,9 @@ PANE = "engagement/inbox/conversation.html"
 
 def _list_etag(request: HttpRequest) -> str:
     params = "&".join(f"{k}={v}" for k, v in sorted(request.GET.items()))
-    return f"l{request.user.pk}-{get_language()}-{selectors.inbox_fingerprint()}-{hash(params) & 0xFFFFFFFF:x}"
+    # crc32, not hash(): str hashes change with each interpreter (PYTHONHASHSEED), so the
+    # ETags changed at every restart and differed between web servers.
+    return f"l{request.user.pk}-{get_language()}-{selectors.inbox_fingerprint()}-{zlib.crc32(params.encode()):x}"
 
 
 def _thread_etag(request: HttpRequest, conversation_id: int) -> str | None:
@@ -84,12 +96,14 @@ def _list_context(request: HttpRequest) -> dict:
     form = InboxFilterForm(request.GET)
     spec = form.spec()
     rows = list(selectors.conversation_list(request.user, spec)[: selectors.LIST_LIMIT + 1])
+    now = timezone.now()
     return {
         "form": form, "spec": spec, "conversations": rows[: selectors.LIST_LIMIT],
+        "rows": list_rows.rendered_rows(rows[: selectors.LIST_LIMIT], now=now),
         "more": rows[-1].pk if len(rows) > selectors.LIST_LIMIT else None,
         "counts": selectors.inbox_counts(request.user), "list_etag": quote_etag(_list_etag(request)),
         "query": request.GET.urlencode(), "teams": selectors.teams(), "channels": Channel.choices,
-        "availability": selectors.availability_of(request.user), "now": timezone.now(),
+        "availability": selectors.availability_of(request.user), "now": now,
     }
 
 

@@ -270,3 +270,43 @@ def test_shared_counts_follow_every_change_at_once(staff_client, wechat):
         body = client.get(url).content.decode()
         assert 'data-testid="count-open">2<' in body
         assert f'data-testid="count-mine">{mine}<' in body
+
+
+def test_list_rows_are_reused_between_polls_but_follow_every_change(agent_client, wechat, django_assert_max_num_queries):
+    from engagement.inbox import list_rows, services
+
+    client, _user = agent_client
+    url = reverse("engagement:inbox-list")
+    conversation = _conversation(wechat, "first question", name="Rowena")
+    for n in range(29):
+        _conversation(wechat, f"other {n}", name=f"Other {n}")
+    first = client.get(url, {"view": "open"}).content.decode()
+    assert "first question" in first
+    # a second poll renders no row again, and 30 rows cost no query per row
+    rendered = []
+    original = list_rows.get_template
+
+    def counting(name):  # noqa: ANN001, ANN202
+        template = original(name)
+        return type("Counted", (), {"render": lambda self, context: rendered.append(1) or template.render(context)})()
+
+    list_rows.get_template = counting
+    try:
+        with django_assert_max_num_queries(12):
+            again = client.get(url, {"view": "open"}).content.decode()
+        assert again == first and rendered == []
+        # when the customer writes again, only that row is rendered afresh
+        deliver(inbound(conversation.customer, wechat, "second question"))
+        after_message = client.get(url, {"view": "open"}).content.decode()
+        assert "second question" in after_message and len(rendered) == 1
+    finally:
+        list_rows.get_template = original
+    # reading it clears the unread mark in the list
+    services.mark_read(conversation_id=conversation.pk)
+    assert 'data-id="%d"' % conversation.pk in (row := client.get(url, {"view": "open"}).content.decode())
+    block = row.split('data-id="%d"' % conversation.pk)[1].split("</li>")[0]
+    assert 'data-testid="unread"' not in block
+    # and when the first-response time passes, the row says the SLA was missed
+    Conversation.objects.filter(pk=conversation.pk).update(first_response_due_at=timezone.now() - timedelta(minutes=1))
+    late = client.get(url, {"view": "open"}).content.decode()
+    assert "SLA missed" in late.split('data-id="%d"' % conversation.pk)[1].split("</li>")[0]
