@@ -11,7 +11,8 @@ to the customer table). Each score keeps its components, and `score_reasons` tur
 into the sentences the profile shows.
 
 Definitions (kept here once; the tests check RFM against a pandas reference):
-- RFM over paid orders: R, F, M are ntile(5) over (last order, count, revenue), ties
+- RFM over paid orders of live customers (merged and erased profiles are not ranked):
+  R, F, M are ntile(5) over (last order, count, revenue), ties
   broken by customer id; 5 is best. Groups by R and F+M (see _RFM_GROUP_SQL).
 - Activity: Σ weight(kind) · 0.5^(age in days / half-life) over the last 365 days.
 - Influence: ln(1 + reach) + 2·shares + 2·mentions + 10·referrals that converted
@@ -116,6 +117,7 @@ WITH paid AS (
            count(*) FILTER (WHERE o.ordered_at >= %(d90)s) AS recent,
            count(*) FILTER (WHERE o.ordered_at >= %(d180)s AND o.ordered_at < %(d90)s) AS before
       FROM {order} o
+      JOIN {customer} c ON c.id = o.customer_id AND c.merged_into_id IS NULL AND c.erased_at IS NULL
      WHERE o.status = 'paid' AND o.ordered_at <= %(now)s
      GROUP BY o.customer_id
 )
@@ -301,7 +303,7 @@ def compute_scores(*, now: datetime | None = None) -> ScoreRun:
         cursor.execute("SELECT COALESCE(sum(positive), 0), COALESCE(sum(rated), 0) FROM seg_acts")
         sentiment = cursor.fetchone()
         phase("interactions")
-        cursor.execute(_PAID_SQL.format(order=_q(Order)), params)
+        cursor.execute(_PAID_SQL.format(order=_q(Order), customer=_q(Customer)), params)
         cursor.execute("ANALYZE seg_paid")
         phase("orders")
         with fresh_copy(CustomerScore._meta.db_table, before_swap=_drop_gone_customers) as score_table:

@@ -65,6 +65,25 @@ def test_rfm_matches_a_pandas_reference_on_generated_data(brand):
     assert 0 <= snapshot.trust <= 1
 
 
+def test_erased_and_merged_buyers_are_not_ranked_in_rfm(brand):
+    from django.utils import timezone
+
+    # given buyers of whom some were erased and one merged away (their orders stay behind)
+    generate(customers=300, seed=5, now=NOW)
+    buyers = list(Order.objects.filter(status="paid").values_list("customer_id", flat=True).distinct().order_by("customer_id"))
+    Customer.objects.filter(pk__in=buyers[:15]).update(erased_at=timezone.now())
+    Customer.objects.filter(pk=buyers[15]).update(merged_into_id=buyers[16])
+    # when the scores are computed
+    compute_scores(now=NOW)
+    # then the quintiles are those of the live buyers alone
+    expected = reference_rfm(NOW).sort_index()
+    got = pd.DataFrame.from_records(
+        CustomerScore.objects.filter(r__gt=0).values("customer_id", "r", "f", "m")
+    ).set_index("customer_id").sort_index()
+    assert list(got.index) == list(expected.index) and not set(got.index) & set(buyers[:16])
+    assert (got[["r", "f", "m"]].to_numpy() == expected[["r", "f", "m"]].to_numpy()).all()
+
+
 def test_scores_follow_their_definitions(brand):
     # given a creator who referred a buyer, a silent reader, a lapsed buyer and a newcomer
     creator = CustomerFactory(display_name="Creator", first_seen_at=NOW - timedelta(days=400))
