@@ -75,6 +75,14 @@ def sweep_outbound_task() -> int:
     return outbox.deliver_due_messages().sent
 
 
+# The beat queues the sweep only in brands with a row due (scrm.tenancy.fan_out): an
+# index-only probe of the partial index outbound_due.
+sweep_outbound_task.due_sql = (
+    "EXISTS (SELECT 1 FROM {schema}.channels_outboundmessage"
+    " WHERE status = 'queued' AND next_attempt_at <= statement_timestamp())"
+)
+
+
 @brand_task(acks_late=True)
 def purge_processed_raw_events_task() -> int:
     return services.purge_processed_raw_events()

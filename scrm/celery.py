@@ -44,10 +44,18 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "args": ("channels.tasks.sweep_pending_events_task",),
     },
+    # Only brands with rows due (sweep_outbound_task.due_sql); every brand each 5 minutes,
+    # which also settles rows a killed worker left "sending".
     "outbound-sweeper-fan-out": {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 5.0,
         "args": ("channels.tasks.sweep_outbound_task",),
+    },
+    "outbound-sweeper-all-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 300.0,
+        "args": ("channels.tasks.sweep_outbound_task",),
+        "kwargs": {"all_brands": True},
     },
     "raw-event-retention-fan-out": {
         "task": "scrm.tasks.fan_out_task",

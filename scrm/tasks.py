@@ -39,8 +39,8 @@ def record_worker_heartbeat_task() -> None:
 
 
 @shared_task
-def fan_out_task(task_name: str, *args: Any) -> int:
-    return tenancy.fan_out(task_name, *args)
+def fan_out_task(task_name: str, *args: Any, all_brands: bool = False) -> int:
+    return tenancy.fan_out(task_name, *args, all_brands=all_brands)
 
 
 @brand_task()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import psycopg.errors
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils.translation import gettext as _
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
@@ -107,16 +107,48 @@ def active_brands() -> Iterator[Brand]:
     yield from Brand.objects.exclude(schema_name=get_public_schema_name()).filter(is_template=False)
 
 
-def fan_out(task_name: str, *args: object) -> int:
-    """Queue `task_name` once per brand, each in its brand's schema. Returns the count."""
+def fan_out(task_name: str, *args: object, all_brands: bool = False) -> int:
+    """Queue `task_name` once per brand, each in its brand's schema. Returns the count.
+
+    A sweeper that declares `due_sql` (a condition over one brand's tables, naming them
+    `{schema}.table`) is queued only for the brands where it holds: every few seconds a
+    thousand idle brands cost one statement, not a thousand tasks. `all_brands` queues it
+    everywhere regardless (the slower sweep that catches what the condition leaves out)."""
     from scrm.celery import app
 
-    count = 0
-    for brand in active_brands():
+    brands = list(active_brands())
+    task = app.tasks.get(task_name)
+    due_sql = getattr(task, "due_sql", None)
+    if due_sql and not all_brands:
+        brands = brands_where(due_sql, brands)
+    for brand in brands:
         with tenant_context(brand):
             app.send_task(task_name, args=args)
-        count += 1
-    return count
+    return len(brands)
+
+
+PROBE_CHUNK = 200
+
+
+def brands_where(condition: str, brands: list[Brand]) -> list[Brand]:
+    """The brands whose schema satisfies `condition` (`{schema}` stands for the quoted
+    schema name), probed in one UNION ALL per PROBE_CHUNK brands. If a probe fails (a schema
+    being created or migrated), every brand of its chunk is kept: a sweep too many is harmless."""
+    found: set[int] = set()
+    quote = connection.ops.quote_name
+    for start in range(0, len(brands), PROBE_CHUNK):
+        chunk = brands[start:start + PROBE_CHUNK]
+        sql = " UNION ALL ".join(
+            f"SELECT {int(brand.pk)} WHERE {condition.format(schema=quote(brand.schema_name))}" for brand in chunk
+        )
+        try:
+            with schema_context(get_public_schema_name()), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql)
+                found.update(row[0] for row in cursor.fetchall())
+        except DatabaseError:
+            logger.warning("fan-out probe failed; sweeping the whole chunk", exc_info=True)
+            found.update(brand.pk for brand in chunk)
+    return [brand for brand in brands if brand.pk in found]
 
 
 def in_brand_schema() -> bool:

@@ -1,11 +1,14 @@
 """Celery end to end with a real worker process: heartbeats, brand-scoped tasks, fan-out."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
-from scrm import health
+from scrm import health, tenancy
 from scrm.staff.models import BrandHeartbeat
 from scrm.tasks import fan_out_task, record_brand_heartbeat_task, record_worker_heartbeat_task
 from tests.conftest import wait_until
@@ -59,3 +62,22 @@ def test_a_brand_task_without_a_brand_refuses_to_run(committed, caplog):
     result = record_brand_heartbeat_task.apply()
     assert result.result is None
     assert "brand task refused" in caplog.text
+
+
+def test_a_probed_sweep_is_queued_only_for_brands_with_work_due(db, brands):
+    from channels.models import OutboundMessage
+    from channels.tasks import sweep_outbound_task
+    from tests.channels.conftest import make_connector
+
+    alpha, beta = brands["alpha"], brands["beta"]
+    # given a reply due in alpha, and in beta one due only in an hour
+    for brand, delay in ((alpha, timedelta(0)), (beta, timedelta(hours=1))):
+        with tenant_context(brand):
+            connector = make_connector("wechat_oa")
+            OutboundMessage.objects.create(connector=connector, recipient="o_1", payload={"text": "hi"},
+                                           next_attempt_at=timezone.now() + delay)
+    # when the beat asks which brands to sweep, then only alpha is named
+    assert tenancy.brands_where(sweep_outbound_task.due_sql, [alpha, beta]) == [alpha]
+    # and a probe that cannot run (a table missing mid-migration) sweeps them all rather than none
+    missing = "EXISTS (SELECT 1 FROM {schema}.no_such_table)"
+    assert tenancy.brands_where(missing, [alpha, beta]) == [alpha, beta]
