@@ -167,6 +167,14 @@ def poll_due_connectors_task() -> int:
     return len(due)
 
 
+# Queued by the beat only in brands with a polling connector due (scrm.tenancy.fan_out).
+poll_due_connectors_task.due_sql = (
+    "EXISTS (SELECT 1 FROM {schema}.channels_connector WHERE enabled AND kind IN ("
+    + ", ".join(f"'{kind}'" for kind in POLLING_KINDS)
+    + ") AND (next_poll_at IS NULL OR next_poll_at <= statement_timestamp()))"
+)
+
+
 @brand_task(acks_late=True, reject_on_worker_lost=True)
 def poll_connector_task(connector_id: int) -> int:
     outcome = poll_connector(connector_id=connector_id)

@@ -119,7 +119,10 @@ def retry_failed_events(
     return count
 
 
-def requeue_stale_pending(*, older_than_seconds: int = 15) -> int:
+STALE_PENDING_SECONDS = 15
+
+
+def requeue_stale_pending(*, older_than_seconds: int = STALE_PENDING_SECONDS) -> int:
     """The sweeper: if pending events have waited too long, enqueue a batch regardless of
     the scheduled flag (its task may have been lost with Redis). Returns how many wait."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)

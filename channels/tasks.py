@@ -48,8 +48,20 @@ def score_sentiment_task(interaction_ids: list[int]) -> int:
 
 @brand_task(acks_late=True)
 def sweep_pending_events_task() -> int:
-    enrichment.requeue_unscored()
+    """Beat, every 10 s where deliveries wait (due_sql): a batch for events whose task was lost."""
     return services.requeue_stale_pending()
+
+
+sweep_pending_events_task.due_sql = (
+    "EXISTS (SELECT 1 FROM {schema}.channels_rawevent WHERE status = 'pending'"
+    f" AND received_at < statement_timestamp() - interval '{services.STALE_PENDING_SECONDS} seconds')"
+)
+
+
+@brand_task(acks_late=True)
+def sweep_unscored_task() -> int:
+    """Beat, every minute in every brand: sentiment for texts whose scoring task was lost."""
+    return enrichment.requeue_unscored()
 
 
 @brand_task(acks_late=True)

@@ -38,11 +38,17 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "args": ("scrm.tasks.record_brand_heartbeat_task",),
     },
-    # Ingestion sweeper: enqueue RawEvents left pending (lost task, Redis outage).
+    # Ingestion sweeper: enqueue RawEvents left pending (lost task, Redis outage), in the
+    # brands where some wait (its due_sql); sentiment lost the same way, every minute.
     "ingest-sweeper-fan-out": {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 10.0,
         "args": ("channels.tasks.sweep_pending_events_task",),
+    },
+    "sentiment-sweeper-fan-out": {
+        "task": "scrm.tasks.fan_out_task",
+        "schedule": 60.0,
+        "args": ("channels.tasks.sweep_unscored_task",),
     },
     # Only brands with rows due (sweep_outbound_task.due_sql); every brand each 5 minutes,
     # which also settles rows a killed worker left "sending".
@@ -62,7 +68,7 @@ app.conf.beat_schedule = {
         "schedule": 3600.0,
         "args": ("channels.tasks.purge_processed_raw_events_task",),
     },
-    # Polling connectors (Weibo comments and mentions, IMAP): each brand polls those due.
+    # Polling connectors (Weibo comments and mentions, IMAP): brands with one due (due_sql).
     "polling-fan-out": {
         "task": "scrm.tasks.fan_out_task",
         "schedule": 15.0,

@@ -81,3 +81,25 @@ def test_a_probed_sweep_is_queued_only_for_brands_with_work_due(db, brands):
     # and a probe that cannot run (a table missing mid-migration) sweeps them all rather than none
     missing = "EXISTS (SELECT 1 FROM {schema}.no_such_table)"
     assert tenancy.brands_where(missing, [alpha, beta]) == [alpha, beta]
+
+
+def test_the_ingest_and_polling_sweeps_are_probed_too(db, brands):
+    from channels import services
+    from channels.models import RawEvent
+    from channels.polling import poll_due_connectors_task
+    from channels.tasks import sweep_pending_events_task
+    from tests.channels.conftest import make_connector
+
+    alpha, beta = brands["alpha"], brands["beta"]
+    # given a delivery waiting 20 s in alpha (its task lost) and one just received in beta
+    for brand, age in ((alpha, 20), (beta, 1)):
+        with tenant_context(brand):
+            connector = make_connector("web_api")
+            services.store_raw_event(connector=connector, body=b"{}", dedupe_key="d1", headers={})
+            RawEvent.objects.update(received_at=timezone.now() - timedelta(seconds=age))
+    # and a Weibo connector due to poll in beta only
+    with tenant_context(beta):
+        make_connector("weibo")
+    # then each sweep names only the brand with work for it
+    assert tenancy.brands_where(sweep_pending_events_task.due_sql, [alpha, beta]) == [alpha]
+    assert tenancy.brands_where(poll_due_connectors_task.due_sql, [alpha, beta]) == [beta]
