@@ -103,3 +103,31 @@ def test_the_ingest_and_polling_sweeps_are_probed_too(db, brands):
     # then each sweep names only the brand with work for it
     assert tenancy.brands_where(sweep_pending_events_task.due_sql, [alpha, beta]) == [alpha]
     assert tenancy.brands_where(poll_due_connectors_task.due_sql, [alpha, beta]) == [beta]
+
+
+def test_the_inbox_minute_sweeps_are_probed(db, brands):
+    from engagement.inbox.models import Conversation
+    from engagement.inbox.tasks import (
+        notify_queue_positions_task,
+        reassign_overdue_conversations_task,
+        wake_snoozed_conversations_task,
+    )
+    from tests.channels.conftest import make_connector
+    from tests.customers.factories import CustomerFactory
+    from tests.engagement.inbox.helpers import agent
+
+    alpha, beta = brands["alpha"], brands["beta"]
+    past = timezone.now() - timedelta(minutes=5)
+    with tenant_context(alpha):  # assigned and overdue; snoozed until a minute ago
+        connector = make_connector("wechat_oa")
+        Conversation.objects.create(customer=CustomerFactory(), connector=connector, channel="wechat", status="open",
+                                    assignee=agent(), awaiting_since=past, first_response_due_at=past)
+        Conversation.objects.create(customer=CustomerFactory(), connector=connector, channel="wechat", status="snoozed",
+                                    snoozed_until=past)
+    with tenant_context(beta):  # waiting in the queue
+        connector = make_connector("wechat_oa")
+        Conversation.objects.create(customer=CustomerFactory(), connector=connector, channel="wechat", status="open",
+                                    queued_at=past, awaiting_since=past)
+    assert tenancy.brands_where(reassign_overdue_conversations_task.due_sql, [alpha, beta]) == [alpha]
+    assert tenancy.brands_where(wake_snoozed_conversations_task.due_sql, [alpha, beta]) == [alpha]
+    assert tenancy.brands_where(notify_queue_positions_task.due_sql, [alpha, beta]) == [beta]
