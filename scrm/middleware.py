@@ -4,7 +4,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound
 
 logger = logging.getLogger("scrm.request")
 
@@ -89,9 +89,13 @@ class MachineEndpointMiddleware:
                 connection.health_check_done = True
                 try:
                     response = match.func(request, *match.args, **match.kwargs)
+                except Http404:
+                    # A machine reads the status; the HTML 404 page (and the CSRF cookie its
+                    # template sets) is for people.
+                    response = HttpResponseNotFound(b"not found\n", content_type="text/plain")
                 except Exception as error:
-                    # As Django's handler does (a 404 page, a logged 500), but here, so that
-                    # the error page gets the header below too.
+                    # As Django's handler does (a logged 500), but here, so that the error
+                    # page gets the header below too.
                     response = response_for_exception(request, error)
                 response.headers.setdefault("X-Frame-Options", self.frame_options)
                 if not response.streaming and not response.has_header("Content-Length"):

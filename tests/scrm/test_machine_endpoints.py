@@ -50,6 +50,8 @@ def test_webhook_answers_carry_the_security_headers_even_when_refused(db, brands
     unknown_hook = client.post("/hooks/no-such-token/", data=b"{}", content_type="application/json")
 
     assert (accepted.status_code, unknown_hook.status_code) == (202, 404)
+    # a machine gets a plain answer: no HTML page, no cookie
+    assert unknown_hook["Content-Type"].startswith("text/plain") and not unknown_hook.cookies
     for response in (accepted, unknown_hook):
         assert response["X-Frame-Options"] == "DENY" and response["X-Content-Type-Options"] == "nosniff"
 
