@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 # How long the swap may wait for readers of the old table before the run fails (rather
 # than queueing every new reader behind it).
@@ -42,9 +42,14 @@ def fresh_copy(
     """Yield the qualified name of an empty table shaped like `table` (columns, defaults,
     NOT NULL and CHECK constraints) for the caller to fill. When the block ends, give it
     the indexes of `table`, analyze it, lock the old table, call `before_swap(cursor,
-    new_table)` (a last fix-up that must see every write to the old table), add and
-    validate the constraints of `table`, and swap it in. Call inside a transaction: on any error the old
-    table stays as it was."""
+    new_table)` (a last fix-up that must see every write to the old table), add the
+    constraints of `table` and swap it in. Call inside a transaction: on any error the
+    old table stays as it was.
+
+    Foreign keys are added NOT VALID: adding one keeps the referenced table from being
+    written until commit, and checking every row (a join of the whole table to the
+    referenced one, a second or more at 1M rows) would stretch that pause. After the
+    commit, call validate_foreign_keys(table), which checks them without blocking writes."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_schema()")
         schema = _quote(cursor.fetchone()[0])
@@ -81,11 +86,13 @@ def fresh_copy(
         cursor.execute("SELECT set_config('lock_timeout', '0', true)")
         if before_swap is not None:
             before_swap(cursor, new)
-        # Foreign keys last: adding one keeps the referenced table from being written
-        # until commit, so that stretch is only their validation and the swap.
+        # Foreign keys last and unchecked: adding one keeps the referenced table from
+        # being written until commit, so that stretch is only the swap itself.
         for name, kind, definition in constraints:
             if kind == "f":
-                cursor.execute(f"ALTER TABLE {new} ADD CONSTRAINT {_quote(name)} {definition}")
+                cursor.execute(
+                    f"ALTER TABLE {new} ADD CONSTRAINT {_quote(name)} {_not_valid(definition)}"
+                )
         cursor.execute(f"DROP TABLE {old}")
         cursor.execute(f"ALTER TABLE {new} RENAME TO {_quote(table)}")
         for name in renamed_constraints:  # renames the constraint's index with it
@@ -96,6 +103,44 @@ def fresh_copy(
             cursor.execute(
                 f"ALTER INDEX {schema}.{_quote(_scratch(name))} RENAME TO {_quote(name)}"
             )
+
+
+def validate_foreign_keys(table: str) -> int:
+    """Check the foreign keys of `table` (in the current brand schema) that were added NOT
+    VALID, as fresh_copy adds them. VALIDATE CONSTRAINT holds no lock that blocks writes to
+    either table. Rows whose referenced row was deleted since the table was filled (which
+    the key would have cascaded, had it been checked) are deleted first when a check
+    fails, then the check runs again (keys of one column, the only kind Django makes).
+    Returns the number of rows deleted."""
+    deleted = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.conname, a.attname, c.confrelid::regclass::text, fa.attname
+                 FROM pg_constraint c
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                 JOIN pg_attribute fa ON fa.attrelid = c.confrelid AND fa.attnum = c.confkey[1]
+                WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND NOT c.convalidated
+                ORDER BY 1""",
+            [_quote(table)],
+        )
+        for name, column, referenced, referenced_column in cursor.fetchall():
+            validate = f"ALTER TABLE {_quote(table)} VALIDATE CONSTRAINT {_quote(name)}"
+            try:
+                with transaction.atomic():
+                    cursor.execute(validate)
+            except IntegrityError:
+                cursor.execute(
+                    f"DELETE FROM {_quote(table)} t WHERE t.{_quote(column)} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {referenced} r WHERE r.{_quote(referenced_column)} = t.{_quote(column)})"
+                )
+                deleted += cursor.rowcount
+                cursor.execute(validate)
+    return deleted
+
+
+def _not_valid(definition: str) -> str:
+    """A constraint definition as pg_get_constraintdef gives it, to be added NOT VALID."""
+    return definition if definition.endswith(" NOT VALID") else f"{definition} NOT VALID"
 
 
 def _definitions(

@@ -214,6 +214,71 @@ def test_a_run_replaces_the_score_table_with_the_same_indexes_and_constraints(br
         connection.check_constraints()
 
 
+def _foreign_keys(table: str) -> list[tuple[str, bool, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, convalidated, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            [table],
+        )
+        return cursor.fetchall()
+
+
+def test_the_swap_adds_the_foreign_key_unchecked_and_it_is_checked_after(brand):
+    # given a scored brand
+    from django.db import connection, transaction
+
+    from segments.table_swap import fresh_copy, validate_foreign_keys
+
+    OrderFactory(customer=CustomerFactory(), amount=Decimal("10.00"))
+    compute_scores(now=NOW)
+    table = CustomerScore._meta.db_table
+    before = _catalog(table)
+    assert [checked for _name, checked, _definition in _foreign_keys(table)] == [True]
+    # when a fresh copy is swapped in
+    with transaction.atomic(), fresh_copy(table) as new, connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {new} SELECT * FROM {connection.ops.quote_name(table)}")
+    # then its foreign key guards new rows but has not checked the old ones (no long pause
+    # for writers of customers while the swap holds its locks)
+    assert [checked for _name, checked, _definition in _foreign_keys(table)] == [False]
+    # and checking it afterwards leaves the catalog as it was, deleting nothing
+    assert validate_foreign_keys(table) == 0
+    assert _catalog(table) == before
+
+
+def test_checking_the_foreign_key_deletes_scores_of_customers_deleted_meanwhile(brand):
+    # given scores swapped in with an unchecked foreign key, one of them for a customer
+    # deleted outright while the scores were computed (so no cascade reached the new table)
+    from django.db import connection
+
+    from segments.table_swap import validate_foreign_keys
+
+    kept = CustomerFactory()
+    compute_scores(now=NOW)
+    table = CustomerScore._meta.db_table
+    before = _catalog(table)
+    [(name, _checked, definition)] = _foreign_keys(table)
+    quoted, constraint = connection.ops.quote_name(table), connection.ops.quote_name(name)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending on customers
+        cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {constraint}")
+        others = ", ".join(
+            connection.ops.quote_name(f.column) for f in CustomerScore._meta.concrete_fields if f.column != "customer_id"
+        )
+        cursor.execute(f"INSERT INTO {quoted} (customer_id, {others}) SELECT customer_id + 10000, {others} FROM {quoted}")
+        cursor.execute(f"ALTER TABLE {quoted} ADD CONSTRAINT {constraint} {definition} NOT VALID")
+    assert CustomerScore.objects.count() == 2
+    # when the foreign key is checked
+    removed = validate_foreign_keys(table)
+    # then that score went (as the cascade would have taken it) and the key is checked, as
+    # it was before
+    assert removed == 1
+    assert list(CustomerScore.objects.values_list("customer_id", flat=True)) == [kept.pk]
+    assert _catalog(table) == before
+
+
 def _tables_named(pattern: str) -> list[tuple[str]]:
     from django.db import connection
 
