@@ -303,10 +303,11 @@ def test_list_rows_are_reused_between_polls_but_follow_every_change(agent_client
         list_rows.get_template = original
     # reading it clears the unread mark in the list
     services.mark_read(conversation_id=conversation.pk)
-    assert 'data-id="%d"' % conversation.pk in (row := client.get(url, {"view": "open"}).content.decode())
-    block = row.split('data-id="%d"' % conversation.pk)[1].split("</li>")[0]
+    marker = f'data-id="{conversation.pk}"'
+    assert marker in (row := client.get(url, {"view": "open"}).content.decode())
+    block = row.split(marker)[1].split("</li>")[0]
     assert 'data-testid="unread"' not in block
     # and when the first-response time passes, the row says the SLA was missed
     Conversation.objects.filter(pk=conversation.pk).update(first_response_due_at=timezone.now() - timedelta(minutes=1))
     late = client.get(url, {"view": "open"}).content.decode()
-    assert "SLA missed" in late.split('data-id="%d"' % conversation.pk)[1].split("</li>")[0]
+    assert "SLA missed" in late.split(marker)[1].split("</li>")[0]
