@@ -53,6 +53,11 @@ DATABASES = {
         "ENGINE": "scrm.db_backend",  # django-tenants, without repeated SET search_path
     }
 }
+# No JIT: compiling cost 100–150 ms on every statement the planner thought expensive (a
+# segment preview's count at 1M customers: 500 → 390 ms) and gained nothing measurable on
+# the score and planning statements (bench/RESULTS.md, session 4).
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"]["options"] = (DATABASES["default"]["OPTIONS"].get("options", "") + " -c jit=off").strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ["REDIS_URL"]
