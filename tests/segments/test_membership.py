@@ -143,3 +143,17 @@ def test_export_is_csv_without_formulas(brand):
     body = "".join(services.export_rows(segment))
     assert body.splitlines()[0].startswith("id,name,email")
     assert "'=HYPERLINK" in body
+
+
+def test_a_large_refresh_leaves_fresh_statistics_for_the_planner(brand, monkeypatch):
+    from django.db import connection
+
+    # given a refresh that changes more members than the threshold (lowered here)
+    monkeypatch.setattr(services, "ANALYZE_AFTER_CHANGES", 3)
+    CustomerFactory.create_batch(4, city="Shanghai")
+    # when the segment is made
+    services.create_segment(name="Shanghai", rule=city_rule("Shanghai"))
+    # then PostgreSQL's estimate of the membership table is its true size, not a stale one
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [SegmentMembership._meta.db_table])
+        assert cursor.fetchone()[0] == SegmentMembership.objects.count() == 4
