@@ -16,11 +16,19 @@ def load_enrichment_models(**_kwargs: Any) -> None:
     enrichment.warm()
 
 
+# A second worker is asked to join only for a real backlog. At a steady inflow, two
+# batches side by side hold the same chatty customers' new identities and conversations,
+# and each waits for the other's whole batch to commit: webhook → visible p95 was 2.5 s
+# with one worker and 21 s with two at 500 events/s (bench/RESULTS.md, inbox, session 4).
+PARALLEL_BACKLOG = 4 * pipeline.BATCH_SIZE
+
+
 @brand_task(acks_late=True, reject_on_worker_lost=True)
 def process_events_task() -> int:
-    """Process one batch. With a backlog, first enqueue a successor so a second worker
-    can claim the next batch (SKIP LOCKED) while this one works."""
-    chained = selectors.pending_backlog_at_least(pipeline.BATCH_SIZE + 1)
+    """Process one batch. With a deep backlog, first enqueue a successor so a second
+    worker can claim the next batch (SKIP LOCKED) while this one works; otherwise the
+    batches follow one another."""
+    chained = selectors.pending_backlog_at_least(PARALLEL_BACKLOG + 1)
     if chained:
         process_events_task.apply_async()
     # A deep backlog is taken in larger batches: the per-batch statements cost less per event.
