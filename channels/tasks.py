@@ -20,7 +20,7 @@ def load_enrichment_models(**_kwargs: Any) -> None:
 # batches side by side hold the same chatty customers' new identities and conversations,
 # and each waits for the other's whole batch to commit: webhook → visible p95 was 2.5 s
 # with one worker and 21 s with two at 500 events/s (bench/RESULTS.md, inbox, session 4).
-PARALLEL_BACKLOG = 4 * pipeline.BATCH_SIZE
+PARALLEL_BACKLOG = 2 * pipeline.BATCH_SIZE
 
 
 @brand_task(acks_late=True, reject_on_worker_lost=True)
