@@ -23,7 +23,8 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -320,9 +321,14 @@ def available_agents(team_id: int | None) -> list[routing.Agent]:
     profiles = AgentProfile.objects.filter(availability=AgentProfile.Availability.ONLINE, user__is_active=True)
     if team_id is not None:
         profiles = profiles.filter(user__inbox_teams=team_id)
-    profiles = profiles.annotate(
-        load=Count("user__inbox_conversations", filter=Q(user__inbox_conversations__status=STATUS.OPEN), distinct=True)
+    # Each agent's open conversations counted on the (assignee, status) index, agent by
+    # agent: a join of every agent to every open conversation cost ≈ 100 ms a batch at
+    # 100k conversations, on the ingest path.
+    open_load = (
+        Conversation.objects.filter(assignee_id=OuterRef("user_id"), status=STATUS.OPEN)
+        .order_by().values("assignee_id").annotate(n=Count("*")).values("n")
     )
+    profiles = profiles.annotate(load=Coalesce(Subquery(open_load), 0))
     return [
         routing.Agent(user_id=p.user_id, capacity=p.capacity, load=p.load, last_assigned_at=p.last_assigned_at)
         for p in profiles
